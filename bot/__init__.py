@@ -1,0 +1,1 @@
+"""Conversations: channel adapters, the router, the flows, translations and the dispatcher."""

@@ -1,0 +1,1 @@
+"""Channel adapters: provider payloads in, ``IncomingMessage``; outbox rows out, provider calls."""

@@ -1,0 +1,229 @@
+"""Telegram: Bot API updates in, messages with inline keyboards out.
+
+Inbound updates (webhook or long polling) are parsed with python-telegram-bot's
+``Update.de_json``; the dispatcher sends through the Bot API over plain synchronous httpx,
+because it runs in a worker thread and needs nothing of PTB's async machinery there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import Engine
+from telegram import Bot, Update
+from telegram.error import RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.channels.rendering import choices_of, telegram_keyboard
+from bot.channels.telegram_groups import handle_group_update, is_group_update
+from bot.dispatch import PermanentSendError, TransientSendError
+from bot.inbox import handle_incoming
+from bot.messages import IncomingMessage
+from core.clock import Clock, utc_now
+from core.config import Settings
+from core.db import session_scope
+from core.media import load_png
+from core.models import ChannelIdentity, ChannelKind, OutboxMessage
+
+CHANNEL = ChannelKind.TELEGRAM.value
+# Telegram cuts photo captions at 1024 characters and messages at 4096.
+CAPTION_MAX = 1024
+log = logging.getLogger(__name__)
+
+
+def provider_id_of(update: Update) -> str:
+    return f"update:{update.update_id}"
+
+
+def incoming_from_update(update: Update) -> IncomingMessage | None:
+    """A text message or a button press as an ``IncomingMessage``; None for anything else."""
+    query = update.callback_query
+    if query is not None:
+        chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+        return IncomingMessage(
+            channel=CHANNEL, address=str(chat_id), text=query.data or "",
+            provider_id=provider_id_of(update), display_name=query.from_user.full_name,
+            locale_hint=query.from_user.language_code, choice_key=query.data or None)
+    message = update.message
+    if message is None or message.text is None:
+        return None
+    user = message.from_user
+    return IncomingMessage(
+        channel=CHANNEL, address=str(message.chat.id), text=message.text,
+        provider_id=provider_id_of(update),
+        display_name=user.full_name if user is not None else None,
+        locale_hint=user.language_code if user is not None else None)
+
+
+def parse_update(data: dict[str, Any]) -> Update:
+    return Update.de_json(data, None)
+
+
+def build_application(token: str, api_url: str) -> Application:
+    """PTB without its own updater: webhooks arrive through FastAPI, polling is ours."""
+    base = api_url.rstrip("/")
+    return (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{base}/bot")
+        .base_file_url(f"{base}/file/bot")
+        .updater(None)
+        .build()
+    )
+
+
+def _retry_after(body: dict[str, Any]) -> timedelta | None:
+    seconds = (body.get("parameters") or {}).get("retry_after")
+    return timedelta(seconds=float(seconds)) if seconds is not None else None
+
+
+def error_for(status: int, body: dict[str, Any]) -> Exception:
+    """The Bot API's error answer as the dispatcher's transient or permanent error."""
+    description = str(body.get("description") or f"HTTP {status}")
+    if status == 429:
+        return TransientSendError(description, _retry_after(body))
+    if status >= 500 or status == 401:
+        # 401 is a wrong token: a configuration error to fix, not a reason to drop messages.
+        return TransientSendError(description)
+    lowered = description.lower()
+    if status == 403:
+        if "blocked" in lowered:
+            return PermanentSendError(description, unreachable_reason="blocked")
+        if "deactivated" in lowered:
+            return PermanentSendError(description, unreachable_reason="deactivated")
+        return PermanentSendError(description, unreachable_reason="forbidden")
+    if "chat not found" in lowered:
+        return PermanentSendError(description, unreachable_reason="chat_not_found")
+    return PermanentSendError(description)
+
+
+class TelegramSender:
+    """Sends outbox rows: text with an inline keyboard, or the PNG itself as a photo."""
+
+    def __init__(self, token: str, api_url: str, engine: Engine | None = None,
+                 timeout: float = 10.0, clock: Clock = utc_now,
+                 client: httpx.Client | None = None) -> None:
+        self.base = f"{api_url.rstrip('/')}/bot{token}"
+        self.engine = engine
+        self.clock = clock
+        self.client = client or httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def call(self, method: str, *, body: dict[str, Any] | None = None,
+             data: dict[str, Any] | None = None, files: dict[str, Any] | None = None
+             ) -> Any:
+        try:
+            response = self.client.post(f"{self.base}/{method}", json=body, data=data,
+                                        files=files)
+        except httpx.TransportError as exc:  # timeouts and refused connections alike
+            raise TransientSendError(f"{method}: {exc.__class__.__name__}") from exc
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        if response.status_code == 200 and answer.get("ok"):
+            return answer.get("result")
+        raise error_for(response.status_code, answer)
+
+    def send(self, row: OutboxMessage, identity: ChannelIdentity) -> str | None:
+        payload = row.payload
+        text = str(payload.get("text") or "")
+        markup = telegram_keyboard(choices_of(payload))
+        png = self._image(payload)
+        if png is not None:
+            caption = text if len(text) <= CAPTION_MAX else None
+            data: dict[str, Any] = {"chat_id": identity.address}
+            if caption:
+                data["caption"] = caption
+            if markup and caption is not None:
+                data["reply_markup"] = _json_text(markup)
+            result = self.call("sendPhoto", data=data,
+                               files={"photo": ("chart.png", png, "image/png")})
+            if caption is not None or not text:
+                return _message_ref(identity, result)
+        body: dict[str, Any] = {"chat_id": identity.address, "text": text}
+        if markup:
+            body["reply_markup"] = markup
+        return _message_ref(identity, self.call("sendMessage", body=body))
+
+    def answer_callback(self, callback_query_id: str) -> None:
+        self.call("answerCallbackQuery", body={"callback_query_id": callback_query_id})
+
+    def _image(self, payload: dict[str, Any]) -> bytes | None:
+        token = payload.get("image_token")
+        if not token or self.engine is None:
+            return None
+        with session_scope(self.engine) as session:
+            return load_png(session, str(token), self.clock())
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _message_ref(identity: ChannelIdentity, result: Any) -> str | None:
+    if isinstance(result, dict) and "message_id" in result:
+        return f"{identity.address}:{result['message_id']}"
+    return None
+
+
+async def on_update(bot: Bot, engine: Engine, update: Update, settings: Settings,
+                    clock: Clock = utc_now) -> int:
+    """Handle one update (webhook or polling); every button press is answered.
+
+    Returns the number of replies put in the outbox.
+    """
+    try:
+        if is_group_update(update):
+            # Groups never enter the residents' flows: only /link is understood there.
+            rows = await asyncio.to_thread(handle_group_update, engine, update, clock)
+            return len(rows)
+        message = incoming_from_update(update)
+        if message is None:
+            return 0
+        rows = await asyncio.to_thread(handle_incoming, engine, message, clock, settings)
+        return len(rows)
+    finally:
+        if update.callback_query is not None:
+            # Telegram shows a spinner on the button until the query is answered.
+            try:
+                await bot.answer_callback_query(update.callback_query.id)
+            except TelegramError:
+                log.warning("could not answer callback query %s", update.callback_query.id)
+
+
+async def poll_updates(bot: Bot, engine: Engine, settings: Settings, stop: asyncio.Event,
+                       clock: Clock = utc_now, timeout: int = 10) -> None:
+    """Long polling (``getUpdates``) for when there is no public URL for a webhook.
+
+    Telegram refuses ``getUpdates`` while a webhook is set: call ``delete_webhook`` first.
+    """
+    offset: int | None = None
+    while not stop.is_set():
+        try:
+            updates = await bot.get_updates(offset=offset, timeout=timeout,
+                                            allowed_updates=["message", "callback_query"])
+        except RetryAfter as exc:
+            await asyncio.sleep(_seconds(exc.retry_after))
+            continue
+        except TelegramError:
+            log.warning("getUpdates failed; retrying", exc_info=True)
+            await asyncio.sleep(1)
+            continue
+        for update in updates:
+            try:
+                await on_update(bot, engine, update, settings, clock)
+            except Exception:
+                log.exception("update %s failed", update.update_id)
+            offset = update.update_id + 1
+
+
+def _seconds(value: int | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -1,0 +1,94 @@
+"""The `voisins` command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bot.alert_cli import alert_app
+from core.config import get_settings
+from core.db import make_engine, migrate, session_scope
+from meters.cli import app as meters_app
+
+app = typer.Typer(help="Voisins: a chat-first bot for energy communities.", no_args_is_help=True)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(alert_app, name="alert")
+app.add_typer(meters_app, name="meters")
+
+
+@db_app.command("upgrade")
+def db_upgrade(url: Annotated[str | None, typer.Option(help="Database URL")] = None) -> None:
+    """Apply every migration (creates the database if needed)."""
+    engine = make_engine(url or get_settings().database_url)
+    migrate(engine)
+    from core.clock import utc_now
+    from core.questionnaires import load_content
+
+    with session_scope(engine) as session:
+        loaded = load_content(session, utc_now())
+    typer.echo(f"database up to date: {engine.url.render_as_string(hide_password=True)}"
+               f" ({len(loaded)} questionnaires ready)")
+
+
+@app.command()
+def chat(
+    community: Annotated[str | None, typer.Option(help="Join this community's slug")] = None,
+    as_: Annotated[str, typer.Option("--as", help="Your address on the terminal")] = "me",
+    lang: Annotated[str | None, typer.Option(help="Language hint (fr, nl, en, ar, es)")] = None,
+) -> None:
+    """Talk to the bot in the terminal, as a resident (type /quit to leave)."""
+    _chat(community, as_, lang)
+
+
+def _chat(community_slug: str | None, address: str, lang: str | None) -> None:
+    from bot.channels.console import CHANNEL, ConsoleChat
+    from core.communities import community_by_slug
+    from core.identities import identity_for
+
+    engine = make_engine()
+    migrate(engine)
+    console = ConsoleChat(engine, address, locale_hint=lang)
+    with session_scope(engine) as session:
+        identity = identity_for(session, CHANNEL, address)
+        enrolled = identity is not None and identity.contact_id is not None
+        community = community_by_slug(session, community_slug) if community_slug else None
+        if community_slug and community is None:
+            raise typer.BadParameter(f"no community with slug {community_slug!r}")
+        join_code = community.join_code if community else None
+    typer.echo("Voisins — terminal chat. Reply with a number or type words; /quit to leave.")
+    if enrolled:
+        console.say("MENU")
+    elif join_code:
+        typer.echo(f"You › JOIN {join_code}")
+        console.say(f"JOIN {join_code}")
+    else:
+        console.say("HELP")
+    console.run()
+
+
+@app.command()
+def demo(
+    lang: Annotated[str | None, typer.Option(help="Language hint (fr, nl, en, ar, es)")] = None,
+) -> None:
+    """Seed a demo community (no credentials needed), then chat with the bot."""
+    from core.clock import utc_now
+    from core.demo import DEMO_SLUG, seed_demo
+    from core.questionnaires import load_content
+    from meters.demo import seed_demo_energy
+
+    engine = make_engine()
+    migrate(engine)
+    with session_scope(engine) as session:
+        community = seed_demo(session)
+        assert community.id is not None
+        seed_demo_energy(session, community.id, utc_now())
+        load_content(session, utc_now())
+        typer.echo(f"Demo community '{community.name}': join code {community.join_code}, "
+                   "household codes MAISON01 … MAISON12.")
+    _chat(DEMO_SLUG, "demo-resident", lang)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,102 @@
+"""The database-backed ``Directory`` the flows read through."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot.flows.base import ChannelView, CommunityView, HouseholdView, StoredFacts
+from core.alerts import AlertPlanError, audience_for, check_plan, cluster_id_by_name
+from core.clock import utc_now
+from core.communities import community_by_join_code, household_by_code
+from core.contacts import messages_sent_to
+from core.metering import Meter
+from core.models import ChannelIdentity, Cluster, Community, Contact, Household
+from core.questionnaires import Definition, SqlQuestionnaires, list_questionnaires
+
+
+def community_view(community: Community) -> CommunityView:
+    assert community.id is not None
+    return CommunityView(id=community.id, slug=community.slug, name=community.name,
+                         timezone=community.timezone, default_locale=community.default_locale)
+
+
+class SqlDirectory:
+    def __init__(self, session: Session, now: datetime | None = None) -> None:
+        self.session = session
+        self.now = now or utc_now()
+        self._questionnaires = SqlQuestionnaires(session)
+
+    def community_by_join_code(self, code: str) -> CommunityView | None:
+        community = community_by_join_code(self.session, code)
+        return community_view(community) if community else None
+
+    def household_by_code(self, community_id: int, code: str) -> HouseholdView | None:
+        household = household_by_code(self.session, code, community_id=community_id)
+        if household is None or household.id is None:
+            return None
+        return HouseholdView(id=household.id, ref=household.ref)
+
+    def stored_facts(self, contact_id: int) -> StoredFacts | None:
+        contact = self.session.get(Contact, contact_id)
+        if contact is None:
+            return None
+        community = self.session.get(Community, contact.community_id)
+        household = self.session.get(Household, contact.household_id) \
+            if contact.household_id else None
+        identities = self.session.exec(
+            select(ChannelIdentity).where(ChannelIdentity.contact_id == contact_id)
+        ).all()
+        return StoredFacts(
+            name=contact.name, locale=contact.locale, role=contact.role,
+            community_name=community.name if community else "",
+            household_ref=household.ref if household else None,
+            consented_at=contact.consented_at, consent_version=contact.consent_version,
+            channels=tuple(ChannelView(i.channel, i.address) for i in identities),
+            messages_sent=messages_sent_to(self.session, contact_id),
+        )
+
+    def questionnaire(self, questionnaire_id: int) -> Definition | None:
+        return self._questionnaires.questionnaire(questionnaire_id)
+
+    def survey_questionnaires(self) -> tuple[tuple[int, dict[str, str]], ...]:
+        return tuple((row.id, dict(row.title)) for row in
+                     list_questionnaires(self.session, active_only=True) if row.id is not None)
+
+    def survey_audience_size(self, community_id: int, cluster: str | None,
+                             locale: str | None) -> int:
+        people = audience_for(self.session, community_id, self._cluster_id(community_id, cluster))
+        return sum(1 for contact, _ in people if locale is None or contact.locale == locale)
+
+    def household_has_meter(self, household_id: int) -> bool:
+        return self.session.exec(select(Meter.id).where(
+            Meter.household_id == household_id)).first() is not None
+
+    def cluster_names(self, community_id: int) -> tuple[str, ...]:
+        rows = self.session.exec(select(Cluster.name).where(
+            Cluster.community_id == community_id).order_by(col(Cluster.name))).all()
+        return tuple(rows)
+
+    def _cluster_id(self, community_id: int, cluster: str | None) -> int | None:
+        return cluster_id_by_name(self.session, community_id, cluster) if cluster else None
+
+    def audience_locales(self, community_id: int, cluster: str | None) -> tuple[str, ...]:
+        people = audience_for(self.session, community_id, self._cluster_id(community_id, cluster))
+        return tuple(sorted({contact.locale for contact, _ in people}))
+
+    def audience_size(self, community_id: int, cluster: str | None) -> int:
+        people = audience_for(self.session, community_id, self._cluster_id(community_id, cluster))
+        return len({contact.household_id or -(contact.id or 0) for contact, _ in people})
+
+    def alert_plan_problem(self, community_id: int, starts_at: datetime, duration_minutes: int,
+                           cluster: str | None) -> str | None:
+        community = self.session.get(Community, community_id)
+        if community is None:
+            return "invalid"
+        try:
+            check_plan(self.session, community, starts_at=starts_at,
+                       duration_minutes=duration_minutes, now=self.now, cluster_name=cluster)
+        except AlertPlanError as exc:
+            return exc.code
+        return None

@@ -1,0 +1,175 @@
+"""What residents read at each stage of an alert, and their "are you joining in?" answer.
+
+Alert texts go by SMS too: each must fit in two segments in every language.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from babel.dates import format_datetime, format_time, format_timedelta
+from babel.units import format_unit
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.choices import match_choice
+from bot.flows.base import FlowResult, FlowState, RecordAlertIntent, Who, say
+from bot.flows.menu import menu_message
+from bot.i18n import Translator, choose_locale, translator
+from bot.i18n.formatting import local
+from bot.messages import Choice, IncomingMessage
+from bot.survey_sending import survey_message
+from core.alerts import Alert, AlertIntent, AlertStage
+from core.clock import as_utc
+from core.models import Community, Contact
+from core.questionnaires import (
+    Questionnaire,
+    completed_contact_ids,
+    latest_questionnaire,
+    load_content,
+)
+from scheduler.timeline import RenderedMessage
+
+FLOW = "alert"
+BUTTON_PREFIX = "alert:"
+POST_ALERT = "post_alert"
+
+
+def duration_text(alert: Alert, locale: str) -> str:
+    minutes = alert.duration_minutes
+    if minutes % 60 == 0:
+        return format_timedelta(timedelta(hours=minutes // 60), locale=locale, format="long")
+    return format_unit(minutes, "duration-minute", length="long", locale=locale)
+
+
+def when_text(alert: Alert, community: Community, locale: str) -> str:
+    return format_datetime(local(alert.starts_at, community.timezone), "EEEE HH:mm",
+                           locale=locale)
+
+
+def time_text(moment_alert_end: Alert, community: Community, locale: str, start: bool = False
+              ) -> str:
+    moment = moment_alert_end.starts_at if start else moment_alert_end.ends_at
+    return format_time(local(as_utc(moment), community.timezone), "HH:mm", locale=locale)
+
+
+def intent_choices(t: Translator, alert_id: int) -> tuple[Choice, ...]:
+    return (
+        Choice(f"{BUTTON_PREFIX}{alert_id}:{AlertIntent.IN.value}", t.gettext("I'm in")),
+        Choice(f"{BUTTON_PREFIX}{alert_id}:{AlertIntent.AWAY.value}", t.gettext("Not at home")),
+        Choice(f"{BUTTON_PREFIX}{alert_id}:{AlertIntent.CANT.value}",
+               t.gettext("Can't this time")),
+    )
+
+
+class AlertMessages:
+    """The scheduler's renderer: one stage, one reader, in the reader's language."""
+
+    def render(self, stage: AlertStage, alert: Alert, community: Community, contact: Contact
+               ) -> RenderedMessage:
+        locale = choose_locale(contact.locale, None, community.default_locale)
+        t = translator(locale)
+        assert alert.id is not None
+        awaits = None
+        choices: tuple[Choice, ...] = ()
+        if stage is AlertStage.NOTICE_24H:
+            text = t.gettext(
+                "Voisins: grid alert on {when}, for {duration}. "
+                "Could you use less electricity then? Thank you!",
+                when=when_text(alert, community, locale), duration=duration_text(alert, locale))
+        elif stage is AlertStage.NOTICE_30MIN:
+            text = t.gettext(
+                "Voisins: the grid alert starts at {time}, for {duration}. "
+                "Thanks for using less electricity!",
+                time=time_text(alert, community, locale, start=True),
+                duration=duration_text(alert, locale))
+        elif stage is AlertStage.START:
+            text = t.gettext("Voisins: the alert starts now, until {time}. Will you join in?",
+                             time=time_text(alert, community, locale))
+            choices = intent_choices(t, alert.id)
+            awaits = (FLOW, "intent", {"alert_id": alert.id})
+        elif stage is AlertStage.END:
+            text = t.gettext("Voisins: the alert is over. Thank you! "
+                             "You can use electricity as usual.")
+        else:
+            text = t.gettext("Voisins: the alert of {when} is cancelled. Nothing to do. Thank you!",
+                             when=when_text(alert, community, locale))
+        payload = {"text": text, "locale": locale,
+                   "choices": [{"key": c.key, "label": c.label} for c in choices]}
+        return RenderedMessage(kind=f"alert_{stage.value}", payload=payload, awaits=awaits)
+
+    def survey(self, session: Session, stage: AlertStage, alert: Alert, community: Community,
+               contact: Contact, now: datetime) -> RenderedMessage | None:
+        """The post-alert questionnaire: its first question after the alert, or the next
+        unanswered one in the reminder. Asked to everyone targeted, at home or not."""
+        assert alert.id is not None and contact.id is not None and community.id is not None
+        row = latest_questionnaire(session, POST_ALERT) or _loaded(session, now)
+        if row is None or row.id is None:
+            return None
+        return survey_message(session, row.id, community, contact, f"alert:{alert.id}",
+                              f"alert_{stage.value}", lambda t: _survey_intro(t, stage), now)
+
+
+def _survey_intro(t: Translator, stage: AlertStage) -> str:
+    if stage is AlertStage.REMINDER:
+        return t.gettext("Voisins: a few quick questions about the last alert are still "
+                         "waiting for you. Thank you!")
+    return t.gettext("Voisins: thank you! How did the alert go for you? "
+                     "A few quick questions, at home or not.")
+
+
+def _loaded(session: Session, now: datetime) -> Questionnaire | None:
+    """The shipped questionnaires, loaded on first use when nobody loaded them yet.
+
+    Another scheduler may be loading them at the same moment: then its rows win.
+    """
+    try:
+        with session.begin_nested():
+            load_content(session, now)
+    except IntegrityError:
+        pass
+    return latest_questionnaire(session, POST_ALERT)
+
+
+def post_alert_respondents(session: Session, alert: Alert) -> set[int]:
+    """Who finished the alert's questionnaire: they get no reminder."""
+    return completed_contact_ids(session, f"alert:{alert.id}")
+
+
+def is_alert_button(message: IncomingMessage) -> bool:
+    return bool(message.choice_key and message.choice_key.startswith(BUTTON_PREFIX))
+
+
+def thanks_for(t: Translator, intent: str) -> str:
+    if intent == AlertIntent.IN.value:
+        return t.gettext("Thank you! Every bit helps.")
+    if intent == AlertIntent.AWAY.value:
+        return t.gettext("Thanks for letting us know. See you next time!")
+    return t.gettext("No problem, thanks for telling us.")
+
+
+def step(message: IncomingMessage, who: Who, state: FlowState) -> FlowResult:
+    """A tap on a start-message button, or a typed "1"/"2"/"3" while the question is open."""
+    if is_alert_button(message):
+        _, button_alert, intent = (message.choice_key or "").split(":", 2)
+        return _recorded(who, int(button_alert) if button_alert.isdigit() else 0, intent)
+    alert_id = int(state.data.get("alert_id", 0))
+    choices = intent_choices(who.t, alert_id)
+    choice = match_choice(message, choices, who.locale)
+    if choice is None:
+        text = who.t.gettext("Reply with 1, 2 or 3, or MENU for something else.")
+        return FlowResult(replies=(say(who, text, *choices),), state=state)
+    return _recorded(who, alert_id, choice.key.rsplit(":", 1)[1])
+
+
+def _recorded(who: Who, alert_id: int, intent: str) -> FlowResult:
+    if intent not in {i.value for i in AlertIntent}:
+        return FlowResult(replies=(menu_message(who),), state=FlowState("menu", "choose"))
+    return FlowResult(replies=(say(who, thanks_for(who.t, intent)),), state=FlowState(),
+                      effects=(RecordAlertIntent(alert_id, intent),))
+
+
+def reprompt(who: Who, state: FlowState) -> FlowResult:
+    alert_id = int(state.data.get("alert_id", 0))
+    text = who.t.gettext("Will you join in the alert?")
+    return FlowResult(replies=(say(who, text, *intent_choices(who.t, alert_id)),), state=state)

@@ -1,0 +1,210 @@
+"""What every flow step receives and returns. No I/O: lookups go through a ``Directory``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.i18n import Translator, translator
+from bot.messages import Choice, OutgoingMessage
+from core.questionnaires import Definition, QuestionnaireEffect
+
+
+@dataclass(frozen=True)
+class FlowState:
+    """Where a conversation stands; serialised to the database between messages."""
+
+    flow: str | None = None
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    # Set by the inbox when the stored state was past its expiry: the flow greets politely.
+    expired: bool = False
+
+    @property
+    def idle(self) -> bool:
+        return self.flow is None
+
+    def at(self, flow: str, step: str, **data: Any) -> FlowState:
+        return FlowState(flow=flow, step=step, data={**self.data, **data})
+
+
+IDLE = FlowState()
+
+
+@dataclass(frozen=True)
+class CommunityView:
+    id: int
+    slug: str
+    name: str
+    timezone: str
+    default_locale: str
+
+
+@dataclass(frozen=True)
+class HouseholdView:
+    id: int
+    ref: str
+
+
+@dataclass(frozen=True)
+class Who:
+    """What a flow may know about the person writing (an enrolled contact or not yet)."""
+
+    channel: str
+    locale: str
+    contact_id: int | None = None
+    community: CommunityView | None = None
+    name: str | None = None
+    role: str = "resident"
+    household: HouseholdView | None = None
+    opted_out: bool = False
+    display_name: str | None = None
+
+    @property
+    def enrolled(self) -> bool:
+        return self.contact_id is not None
+
+    @property
+    def t(self) -> Translator:
+        return translator(self.locale)
+
+    def speaking(self, locale: str) -> Who:
+        return replace(self, locale=locale)
+
+
+@dataclass(frozen=True)
+class ChannelView:
+    channel: str
+    address: str
+
+
+@dataclass(frozen=True)
+class StoredFacts:
+    """Everything stored about a contact, for "my data"."""
+
+    name: str | None
+    locale: str
+    role: str
+    community_name: str
+    household_ref: str | None
+    consented_at: datetime | None
+    consent_version: str | None
+    channels: tuple[ChannelView, ...]
+    messages_sent: int
+
+
+class Directory(Protocol):
+    """Read-only lookups a flow may need. The inbox passes a database-backed one."""
+
+    def community_by_join_code(self, code: str) -> CommunityView | None: ...
+
+    def household_by_code(self, community_id: int, code: str) -> HouseholdView | None: ...
+
+    def stored_facts(self, contact_id: int) -> StoredFacts | None: ...
+
+    def cluster_names(self, community_id: int) -> tuple[str, ...]: ...
+
+    def household_has_meter(self, household_id: int) -> bool: ...
+
+    def questionnaire(self, questionnaire_id: int) -> Definition | None: ...
+
+    def survey_questionnaires(self) -> tuple[tuple[int, dict[str, str]], ...]: ...
+
+    def survey_audience_size(self, community_id: int, cluster: str | None,
+                             locale: str | None) -> int: ...
+
+    def audience_locales(self, community_id: int, cluster: str | None) -> tuple[str, ...]: ...
+
+    def audience_size(self, community_id: int, cluster: str | None) -> int: ...
+
+    def alert_plan_problem(self, community_id: int, starts_at: datetime, duration_minutes: int,
+                           cluster: str | None) -> str | None:
+        """The reason code an alert could not be planned (see core.alerts), or None."""
+        ...
+
+
+# Effects: what a flow asks the domain to do. The inbox applies them in order.
+@dataclass(frozen=True)
+class Enrol:
+    community_id: int
+    locale: str
+    consent_version: str
+    name: str | None
+
+
+@dataclass(frozen=True)
+class LinkHousehold:
+    household_id: int
+
+
+@dataclass(frozen=True)
+class SetLocale:
+    locale: str
+
+
+@dataclass(frozen=True)
+class OptOut:
+    pass
+
+
+@dataclass(frozen=True)
+class OptIn:
+    pass
+
+
+@dataclass(frozen=True)
+class Erase:
+    pass
+
+
+@dataclass(frozen=True)
+class RecordAlertIntent:
+    alert_id: int
+    intent: str
+
+
+@dataclass(frozen=True)
+class SendChart:
+    kind: str  # "week", "typical" or "alert"
+
+
+@dataclass(frozen=True)
+class SendShareKit:
+    """A facilitator asked for ready-to-forward invitations for a WhatsApp group."""
+
+
+@dataclass(frozen=True)
+class StartCampaign:
+    questionnaire_id: int
+    cluster: str | None = None
+    locale: str | None = None
+
+
+@dataclass(frozen=True)
+class ShowSurveyResults:
+    questionnaire_id: int
+
+
+@dataclass(frozen=True)
+class PlanAlert:
+    starts_at: str  # ISO-8601 with offset
+    duration_minutes: int
+    kind: str
+    cluster: str | None
+
+
+Effect = (Enrol | LinkHousehold | SetLocale | OptOut | OptIn | Erase | RecordAlertIntent
+          | PlanAlert | SendChart | SendShareKit | StartCampaign | ShowSurveyResults
+          | QuestionnaireEffect)
+
+
+@dataclass(frozen=True)
+class FlowResult:
+    replies: tuple[OutgoingMessage, ...]
+    state: FlowState = IDLE
+    effects: tuple[Effect, ...] = ()
+
+
+def say(who: Who, text: str, *choices: Choice, kind: str = "reply") -> OutgoingMessage:
+    return OutgoingMessage(text=text, locale=who.locale, choices=tuple(choices), kind=kind)

@@ -1,0 +1,172 @@
+"""Joining a community: join code → language → consent → household code (optional) → welcome."""
+
+from __future__ import annotations
+
+from bot.choices import match_choice
+from bot.flows.base import (
+    IDLE,
+    Directory,
+    Enrol,
+    FlowResult,
+    FlowState,
+    LinkHousehold,
+    Who,
+    say,
+)
+from bot.flows.language import LANGUAGE_CHOICES
+from bot.flows.menu import menu_message
+from bot.i18n.keywords import fold
+from bot.messages import Choice, IncomingMessage
+
+FLOW = "enrolment"
+# After this many unknown household codes we stop asking: the facilitator can link later.
+HOUSEHOLD_CODE_TRIES = 2
+
+
+def introduction(who: Who, intro: str | None = None) -> FlowResult:
+    text = who.t.gettext(
+        "Hello! I am Voisins, the bot of your energy community. To join, send JOIN "
+        "followed by the code your facilitator gave you, for example: JOIN ABC123"
+    )
+    if intro:
+        text = f"{intro}\n{text}"
+    return FlowResult(replies=(say(who, text),), state=IDLE)
+
+
+def begin(code: str, who: Who, directory: Directory) -> FlowResult:
+    community = directory.community_by_join_code(code)
+    if community is None:
+        text = who.t.gettext(
+            "I don't know the code {code}. Please check it with your facilitator "
+            "and send JOIN followed by the code.", code=code
+        )
+        return FlowResult(replies=(say(who, text),), state=IDLE)
+    state = FlowState(flow=FLOW, step="language",
+                      data={"community_id": community.id, "code": code,
+                            "community_name": community.name})
+    welcome = who.t.gettext("Welcome to {community}!", community=community.name)
+    return _ask_language(who, state, intro=welcome)
+
+
+def reprompt(who: Who, state: FlowState) -> FlowResult:
+    if state.step == "consent":
+        return _ask_consent(who, state)
+    if state.step == "household":
+        return _ask_household(who, state)
+    return _ask_language(who, state)
+
+
+def step(message: IncomingMessage, who: Who, state: FlowState, directory: Directory,
+         consent_version: str) -> FlowResult:
+    if state.step == "language":
+        return _on_language(message, who, state)
+    if state.step == "consent":
+        return _on_consent(message, who, state, consent_version)
+    if state.step == "household":
+        return _on_household(message, who, state, directory)
+    return introduction(who)
+
+
+def _ask_language(who: Who, state: FlowState, intro: str | None = None) -> FlowResult:
+    text = who.t.gettext("Which language do you prefer?")
+    if intro:
+        text = f"{intro}\n{text}"
+    return FlowResult(replies=(say(who, text, *LANGUAGE_CHOICES),), state=state)
+
+
+def _on_language(message: IncomingMessage, who: Who, state: FlowState) -> FlowResult:
+    choice = match_choice(message, LANGUAGE_CHOICES, who.locale)
+    if choice is None:
+        text = who.t.gettext("Please choose a language: reply with its number.")
+        return FlowResult(replies=(say(who, text, *LANGUAGE_CHOICES),), state=state)
+    chosen = who.speaking(choice.key)
+    return _ask_consent(chosen, state.at(FLOW, "consent", locale=choice.key))
+
+
+def _yes_no(who: Who) -> tuple[Choice, Choice]:
+    return (Choice("yes", who.t.gettext("Yes")), Choice("no", who.t.gettext("No")))
+
+
+def consent_text(who: Who) -> str:
+    return who.t.gettext(
+        "Voisins sends you grid alerts, short questions and your own energy figures. "
+        "We keep your name, language, phone number or chat id and your answers. "
+        "Nobody else sees your own data; group results always cover at least 5 homes. "
+        "You can see or erase your data, or stop, at any time. Do you agree?"
+    )
+
+
+def _ask_consent(who: Who, state: FlowState) -> FlowResult:
+    return FlowResult(replies=(say(who, consent_text(who), *_yes_no(who)),), state=state)
+
+
+def _on_consent(message: IncomingMessage, who: Who, state: FlowState,
+                consent_version: str) -> FlowResult:
+    choice = match_choice(message, _yes_no(who), who.locale)
+    if choice is None:
+        text = who.t.gettext("Please answer yes or no.")
+        return FlowResult(replies=(say(who, text, *_yes_no(who)),), state=state)
+    if choice.key == "no":
+        text = who.t.gettext(
+            "No problem, nothing has been kept. If you change your mind, send JOIN {code}.",
+            code=state.data.get("code", ""),
+        )
+        return FlowResult(replies=(say(who, text),), state=IDLE)
+    enrol = Enrol(
+        community_id=int(state.data["community_id"]),
+        locale=who.locale,
+        consent_version=consent_version,
+        name=who.display_name,
+    )
+    result = _ask_household(who, state.at(FLOW, "household", tries=0),
+                            intro=who.t.gettext("Thank you!"))
+    return FlowResult(replies=result.replies, state=result.state, effects=(enrol,))
+
+
+def _skip(who: Who) -> Choice:
+    return Choice("skip", who.t.gettext("Skip"))
+
+
+def _ask_household(who: Who, state: FlowState, intro: str | None = None) -> FlowResult:
+    text = who.t.gettext(
+        "If your facilitator gave you a household code, type it now. Otherwise, choose Skip."
+    )
+    if intro:
+        text = f"{intro} {text}"
+    return FlowResult(replies=(say(who, text, _skip(who)),), state=state)
+
+
+def _on_household(message: IncomingMessage, who: Who, state: FlowState,
+                  directory: Directory) -> FlowResult:
+    if match_choice(message, (_skip(who),), who.locale) is not None or _is_skip_word(message):
+        return _welcome(who, state, linked=False)
+    code = fold(message.text).upper()
+    household = None
+    if 0 < len(code) <= 32:
+        household = directory.household_by_code(int(state.data["community_id"]), code)
+    if household is not None:
+        result = _welcome(who, state, linked=True)
+        return FlowResult(replies=result.replies, state=result.state,
+                          effects=(LinkHousehold(household.id),))
+    tries = int(state.data.get("tries", 0)) + 1
+    if tries >= HOUSEHOLD_CODE_TRIES:
+        later = who.t.gettext("No worries: your facilitator can link your home later.")
+        return _welcome(who, state, linked=False, intro=later)
+    text = who.t.gettext("I don't know this household code. Try again, or choose Skip.")
+    return FlowResult(replies=(say(who, text, _skip(who)),), state=state.at(FLOW, "household",
+                                                                             tries=tries))
+
+
+def _is_skip_word(message: IncomingMessage) -> bool:
+    return fold(message.text) in {"skip", "passer", "overslaan", "saltar", "تخطي"}
+
+
+def _welcome(who: Who, state: FlowState, linked: bool, intro: str | None = None) -> FlowResult:
+    text = who.t.gettext(
+        "You are in! You will get a message before each grid alert. "
+        "Send MENU at any time to see what I can do, or HELP for help."
+    )
+    if intro:
+        text = f"{intro}\n{text}"
+    return FlowResult(replies=(menu_message(who, intro=text),),
+                      state=FlowState(flow="menu", step="choose"))

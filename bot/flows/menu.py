@@ -1,0 +1,75 @@
+"""The menu and the help text: where a resident lands when no conversation is pending."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.flows.base import FlowResult, FlowState, Who, say
+from bot.messages import Choice, OutgoingMessage
+
+FLOW = "menu"
+
+
+def menu_choices(who: Who, paused: dict[str, Any] | None = None) -> tuple[Choice, ...]:
+    t = who.t
+    choices = []
+    if paused:
+        choices.append(Choice("resume", t.gettext("Continue where we left off")))
+    if who.role == "facilitator":
+        choices.append(Choice("plan_alert", t.gettext("Plan an alert")))
+        choices.append(Choice("share_kit", t.gettext("Invite a WhatsApp group")))
+        choices.append(Choice("send_survey", t.gettext("Send a survey")))
+        choices.append(Choice("survey_results", t.gettext("Survey results")))
+    choices += [
+        Choice("consumption", t.gettext("My consumption")),
+        Choice("my_data", t.gettext("My data")),
+        Choice("language", t.gettext("Change language")),
+        Choice("forget_me", t.gettext("Erase my data")),
+        Choice("help", t.gettext("Help")),
+    ]
+    return tuple(choices)
+
+
+def menu_message(who: Who, intro: str | None = None, paused: dict[str, Any] | None = None
+                 ) -> OutgoingMessage:
+    text = who.t.gettext("What would you like to do?")
+    if intro:
+        text = f"{intro}\n{text}"
+    return say(who, text, *menu_choices(who, paused))
+
+
+def show_menu(who: Who, intro: str | None = None, paused: dict[str, Any] | None = None
+              ) -> FlowResult:
+    data = {"paused": paused} if paused else {}
+    return FlowResult(
+        replies=(menu_message(who, intro, paused),),
+        state=FlowState(flow=FLOW, step="choose", data=data),
+    )
+
+
+def help_text(who: Who) -> str:
+    return who.t.gettext(
+        "Voisins helps our community use electricity at the right moments. "
+        "You can send these words at any time: MENU, LANGUAGE, HELP, "
+        "STOP (no more messages), START (to come back)."
+    )
+
+
+def show_help(who: Who, paused: dict[str, Any] | None = None) -> FlowResult:
+    return show_menu(who, intro=help_text(who), paused=paused)
+
+
+def not_understood(who: Who, paused: dict[str, Any] | None = None) -> FlowResult:
+    return show_menu(
+        who, intro=who.t.gettext("Sorry, I didn't understand that."), paused=paused
+    )
+
+
+def pause_of(state: FlowState) -> dict[str, Any] | None:
+    """The conversation to come back to after a detour through the menu or help."""
+    if state.flow == FLOW:
+        paused = state.data.get("paused")
+        return paused if isinstance(paused, dict) else None
+    if state.flow is None:
+        return None
+    return {"flow": state.flow, "step": state.step, "data": state.data}

@@ -1,0 +1,110 @@
+"""What residents read after an alert: the community's result, and their own when they ask.
+
+The collective message goes by SMS too, so every variant fits in two segments in every
+language (UCS-2 for Arabic: 134 characters with the figures). It carries the aggregate only:
+no neighbour's figures, no ranking, and no moralising when the group used more than usual.
+Below 0.05 kWh or half a percent the difference is "about as much as usual": the meters are
+not that precise, and "0.0 kWh less" would read as a joke.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import Translator, choose_locale, translator
+from bot.i18n.formatting import format_kwh, format_local_datetime, format_percentage
+from core.alerts import Alert
+from core.models import Community, Contact
+from meters.analysis.impact import CommunityImpact, HouseholdImpact
+
+# Differences smaller than these are "about as much as usual".
+SAME_KWH = 0.05
+SAME_PERCENT = 0.5
+# Rebound worth telling a resident about (kWh more in the 3 hours after the alert).
+REBOUND_WORTH_TELLING_KWH = 0.1
+
+
+def signed_percentage(percent: float, locale: str) -> str:
+    """-12 % or +12 %: the sign is part of the figure (format_percent only writes minus)."""
+    text = format_percentage(percent / 100.0, locale)
+    return text if percent < 0 else f"+{text}"
+
+
+def _direction(delta_kwh: float | None, percent: float | None) -> str | None:
+    """"less", "more", "same", or None when the figures are missing."""
+    if delta_kwh is None or percent is None:
+        return None
+    if abs(delta_kwh) < SAME_KWH or abs(percent) < SAME_PERCENT:
+        return "same"
+    return "less" if delta_kwh < 0 else "more"
+
+
+def community_result_text(t: Translator, impact: CommunityImpact) -> str:
+    """"Together, N households used X kWh less than usual (-Y %)", or the honest variants."""
+    direction = _direction(impact.delta_kwh, impact.percent) if impact.shown else None
+    if direction is None:
+        return t.gettext("Voisins: not enough meter data this time to measure the alert "
+                         "together. Thanks for taking part!")
+    count = impact.households_valid
+    assert impact.delta_kwh is not None and impact.percent is not None
+    kwh = format_kwh(abs(impact.delta_kwh), t.locale)
+    percent = signed_percentage(impact.percent, t.locale)
+    if direction == "less":
+        return t.ngettext(
+            "Voisins: together, {count} household used {kwh} less than usual during the alert "
+            "({percent}). Thank you!",
+            "Voisins: together, {count} households used {kwh} less than usual during the alert "
+            "({percent}). Thank you!", count, kwh=kwh, percent=percent)
+    if direction == "more":
+        return t.ngettext(
+            "Voisins: during the alert, {count} household used {kwh} more than usual "
+            "({percent}). Thanks for taking part!",
+            "Voisins: during the alert, {count} households used {kwh} more than usual "
+            "({percent}). Thanks for taking part!", count, kwh=kwh, percent=percent)
+    return t.ngettext(
+        "Voisins: during the alert, {count} household used about as much as usual. "
+        "Thanks for taking part!",
+        "Voisins: during the alert, {count} households used about as much as usual. "
+        "Thanks for taking part!", count)
+
+
+class AlertResultMessages:
+    """The scheduler's result renderer: one reader, in the reader's language."""
+
+    def render(self, alert: Alert, community: Community, contact: Contact,
+               impact: CommunityImpact) -> dict[str, Any]:
+        locale = choose_locale(contact.locale, None, community.default_locale)
+        text = community_result_text(translator(locale), impact)
+        return {"text": text, "locale": locale, "choices": []}
+
+    def render_for_group(self, alert: Alert, community: Community, impact: CommunityImpact
+                         ) -> dict[str, Any]:
+        """A group chat is read by many: the community's language."""
+        locale = choose_locale(None, None, community.default_locale)
+        text = community_result_text(translator(locale), impact)
+        return {"text": text, "locale": locale, "choices": []}
+
+
+def own_result_text(t: Translator, alert: Alert, community: Community,
+                    impact: HouseholdImpact | None) -> str:
+    """A resident's own figures for one alert (their household only), for "my result"."""
+    when = format_local_datetime(alert.starts_at, community.timezone, t.locale)
+    if impact is None or not impact.valid or impact.alert_kwh is None \
+            or impact.reference_kwh is None:
+        return t.gettext("Not enough data from your meter for the alert of {when}, sorry. "
+                         "Often a meter that lost its Wi-Fi: your facilitator can help.",
+                         when=when)
+    if _direction(impact.delta_kwh, impact.percent) == "same":
+        text = t.gettext("During the alert of {when}, your home used {used}, about as much as "
+                         "usual.", when=when, used=format_kwh(impact.alert_kwh, t.locale))
+    else:
+        assert impact.percent is not None
+        text = t.gettext("During the alert of {when}, your home used {used} instead of the "
+                         "usual {usual} ({percent}).", when=when,
+                         used=format_kwh(impact.alert_kwh, t.locale),
+                         usual=format_kwh(impact.reference_kwh, t.locale),
+                         percent=signed_percentage(impact.percent, t.locale))
+    if impact.after_kwh is not None and impact.after_kwh >= REBOUND_WORTH_TELLING_KWH:
+        text += " " + t.gettext("In the 3 hours after, it used {kwh} more than usual.",
+                                kwh=format_kwh(impact.after_kwh, t.locale))
+    return text

@@ -1,0 +1,218 @@
+"""Handling one incoming message: idempotency, state, routing, effects, replies to the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.channels.share_kit import share_kits
+from bot.directory import SqlDirectory, community_view
+from bot.energy_charts import chart_reply
+from bot.flows.base import (
+    Effect,
+    Enrol,
+    Erase,
+    FlowResult,
+    FlowState,
+    HouseholdView,
+    LinkHousehold,
+    OptIn,
+    OptOut,
+    PlanAlert,
+    RecordAlertIntent,
+    SendChart,
+    SendShareKit,
+    SetLocale,
+    ShowSurveyResults,
+    StartCampaign,
+    Who,
+)
+from bot.i18n import choose_locale, translator
+from bot.messages import IncomingMessage, OutgoingMessage
+from bot.router import route
+from bot.survey_admin import apply_campaign_effect, survey_results_replies
+from core import alerts, contacts, conversations, outbox
+from core.alerts import Alert, AlertIntent, AlertKind, AlertPlanError
+from core.clock import Clock, utc_now
+from core.config import SUPPORTED_LOCALES, Settings, get_settings
+from core.db import session_scope
+from core.identities import touch_identity
+from core.inbound import first_delivery
+from core.models import ChannelIdentity, Community, Contact, Household, OutboxMessage, Role
+from core.questionnaires import (
+    SURVEY_STATE_TTL,
+    CompleteResponse,
+    ExpireResponse,
+    RecordAnswer,
+    apply_questionnaire_effect,
+)
+
+
+def handle_incoming(engine: Engine, message: IncomingMessage, clock: Clock = utc_now,
+                    settings: Settings | None = None) -> list[OutboxMessage]:
+    """Answer one message. A re-delivered message (same provider id) gets no second answer."""
+    settings = settings or get_settings()
+    now = clock()
+    if message.received_at is None:
+        message = replace(message, received_at=now)
+    with session_scope(engine) as session:
+        if not first_delivery(session, message.channel, message.provider_id, now):
+            return []
+        identity = touch_identity(session, message.channel, message.address, now,
+                                  display_name=message.display_name,
+                                  locale_hint=message.locale_hint)
+        assert identity.id is not None
+        stored = conversations.load_state(session, identity.id, now)
+        state = FlowState(flow=stored.flow, step=stored.step, data=stored.data,
+                          expired=stored.expired)
+        who = who_is(session, identity, settings)
+        result = route(message, who, state, SqlDirectory(session, now),
+                       settings.consent_version)
+        outcome = apply_effects(session, identity, result.effects, now, who, settings)
+        replies = outcome.replace if outcome.replace is not None else \
+            result.replies + outcome.extra
+        result = FlowResult(replies=replies, state=result.state, effects=result.effects)
+        conversations.save_state(session, identity.id, result.state.flow, result.state.step,
+                                 result.state.data, now, state_ttl(result.state, settings))
+        return _enqueue_replies(session, identity, message, result, now)
+
+
+def state_ttl(state: FlowState, settings: Settings) -> timedelta:
+    """A survey's state outlives the survey, so a late answer hears "this survey is closed"
+    rather than a generic "let's start again"."""
+    ttl = timedelta(hours=settings.conversation_ttl_hours)
+    return max(ttl, SURVEY_STATE_TTL) if state.flow == "questionnaire" else ttl
+
+
+def who_is(session: Session, identity: ChannelIdentity, settings: Settings) -> Who:
+    contact = session.get(Contact, identity.contact_id) if identity.contact_id else None
+    if contact is None:
+        return Who(channel=identity.channel, display_name=identity.display_name,
+                   locale=choose_locale(None, identity.locale_hint, settings.default_locale))
+    community = session.get(Community, contact.community_id)
+    assert community is not None
+    household = session.get(Household, contact.household_id) if contact.household_id else None
+    return Who(
+        channel=identity.channel,
+        locale=choose_locale(contact.locale, identity.locale_hint, community.default_locale),
+        contact_id=contact.id,
+        community=community_view(community),
+        name=contact.name,
+        role=contact.role,
+        household=HouseholdView(household.id, household.ref)
+        if household and household.id else None,
+        opted_out=contact.opted_out_at is not None,
+        display_name=identity.display_name,
+    )
+
+
+@dataclass(frozen=True)
+class EffectOutcome:
+    # Replies that follow the flow's own (e.g. a chart rendered from the database).
+    extra: tuple[OutgoingMessage, ...] = ()
+    # Replies that replace the flow's, when an effect turned out impossible after all
+    # (e.g. another alert was planned meanwhile).
+    replace: tuple[OutgoingMessage, ...] | None = None
+
+
+def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Effect, ...],
+                  now: datetime, who: Who | None = None, settings: Settings | None = None
+                  ) -> EffectOutcome:
+    """Apply what the flow asked for, in order."""
+    extra: list[OutgoingMessage] = []
+    for effect in effects:
+        if isinstance(effect, Enrol):
+            if identity.contact_id is None:
+                contacts.enrol_contact(session, identity, effect.community_id, effect.locale,
+                                       effect.consent_version, now, name=effect.name)
+            continue
+        contact = session.get(Contact, identity.contact_id) if identity.contact_id else None
+        if contact is None:
+            continue
+        if isinstance(effect, LinkHousehold):
+            contacts.link_household(session, contact, effect.household_id)
+        elif isinstance(effect, SetLocale):
+            contacts.set_locale(session, contact, effect.locale)
+        elif isinstance(effect, OptOut):
+            contacts.opt_out(session, contact, now)
+        elif isinstance(effect, OptIn):
+            contacts.opt_in(session, contact)
+        elif isinstance(effect, Erase):
+            contacts.erase_contact(session, contact)
+        elif isinstance(effect, RecordAlertIntent) and contact.id is not None:
+            if session.get(Alert, effect.alert_id) is not None:
+                alerts.record_intent(session, effect.alert_id, contact.id,
+                                     AlertIntent(effect.intent), now)
+        elif isinstance(effect, PlanAlert):
+            problem = _plan_alert(session, contact, effect, now)
+            if problem:
+                return EffectOutcome(replace=(problem,))
+        elif isinstance(effect, RecordAnswer | CompleteResponse | ExpireResponse):
+            if contact.id is not None:
+                apply_questionnaire_effect(session, contact.id, effect, now)
+        elif isinstance(effect, SendShareKit) and contact.role == Role.FACILITATOR.value:
+            extra.extend(share_kit_replies(session, contact, settings))
+        elif isinstance(effect, StartCampaign):
+            apply_campaign_effect(session, contact, effect, now)
+        elif isinstance(effect, ShowSurveyResults) and who is not None \
+                and contact.role == Role.FACILITATOR.value:
+            extra.extend(survey_results_replies(session, who, effect.questionnaire_id, now))
+        elif isinstance(effect, SendChart) and who is not None:
+            extra.append(chart_reply(session, who, contact, effect.kind, now))
+    session.flush()
+    return EffectOutcome(extra=tuple(extra))
+
+
+def share_kit_replies(session: Session, contact: Contact, settings: Settings | None
+                      ) -> list[OutgoingMessage]:
+    """One ready-to-forward invitation per language the community's residents use (no bot can
+    post into a WhatsApp group; the facilitator forwards these)."""
+    settings = settings or get_settings()
+    community = session.get(Community, contact.community_id)
+    if community is None:
+        return []
+    used = {c.locale for c in session.exec(select(Contact).where(
+        Contact.community_id == community.id)).all()}
+    locales = [locale for locale in SUPPORTED_LOCALES if locale in used | {contact.locale}]
+    t = translator(contact.locale)
+    replies = [OutgoingMessage(text=t.gettext(
+        "Forward the message in each language to your WhatsApp group, or tap its link:"),
+        locale=contact.locale)]
+    for kit in share_kits(community.name, community.join_code, locales,
+                          whatsapp_number=settings.twilio_whatsapp_from):
+        replies.append(OutgoingMessage(text=f"{kit.text}\n{kit.share_link}", locale=kit.locale))
+    return replies
+
+
+def _plan_alert(session: Session, contact: Contact, effect: PlanAlert, now: datetime
+                ) -> OutgoingMessage | None:
+    community = session.get(Community, contact.community_id)
+    if community is None or contact.role != Role.FACILITATOR.value:
+        return None
+    try:
+        with session.begin_nested():
+            alerts.plan_alert(session, community, starts_at=datetime.fromisoformat(
+                effect.starts_at), duration_minutes=effect.duration_minutes,
+                kind=AlertKind(effect.kind), now=now, cluster_name=effect.cluster)
+    except AlertPlanError:
+        text = translator(contact.locale).gettext(
+            "Sorry, this alert could not be planned: another alert may have been planned "
+            "meanwhile. Please check the times and try again.")
+        return OutgoingMessage(text=text, locale=contact.locale)
+    return None
+
+
+def _enqueue_replies(session: Session, identity: ChannelIdentity, message: IncomingMessage,
+                     result: FlowResult, now: datetime) -> list[OutboxMessage]:
+    rows = []
+    for index, reply in enumerate(result.replies):
+        key = f"reply:{message.channel}:{message.provider_id}:{index}"
+        row = outbox.enqueue(session, dedupe_key=key, identity=identity, kind=reply.kind,
+                             payload=reply.to_payload(), now=now)
+        if row is not None:
+            rows.append(row)
+    return rows
+

@@ -1,0 +1,87 @@
+"""The database side of the facilitator survey flow: lookups, the StartCampaign effect, and
+the results summary with one chart per choice question.
+
+Results go to facilitators only (free texts included); residents get nothing here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.flows.base import StartCampaign, Who
+from bot.i18n import translator
+from bot.messages import OutgoingMessage
+from bot.survey_charts import charts_for, option_label
+from core.campaigns import Campaign, CampaignError, create_campaign
+from core.media import store_png
+from core.models import Community, Contact
+from core.questionnaires import (
+    Questionnaire,
+    definition_of,
+    localized,
+    results_for,
+)
+
+FACILITATOR = "facilitator"
+MAX_TEXTS = 10
+MAX_TEXT_LENGTH = 300
+
+
+def apply_campaign_effect(session: Session, contact: Contact, effect: StartCampaign,
+                          now: datetime) -> Campaign | None:
+    """Create the campaign a facilitator confirmed (sent by the scheduler's next tick)."""
+    if contact.role != FACILITATOR or contact.id is None:
+        return None
+    community = session.get(Community, contact.community_id)
+    if community is None:
+        return None
+    try:
+        return create_campaign(session, community, effect.questionnaire_id, now,
+                               cluster=effect.cluster, locale=effect.locale,
+                               created_by=contact.id)
+    except CampaignError:
+        return None
+
+
+def survey_results_replies(session: Session, who: Who, questionnaire_id: int, now: datetime
+                           ) -> list[OutgoingMessage]:
+    """A summary text, then one chart per answered choice question; facilitators only."""
+    if who.role != FACILITATOR:
+        return []
+    t = translator(who.locale)
+    row = session.get(Questionnaire, questionnaire_id)
+    results = results_for(session, questionnaire_id, include_texts=True)
+    if row is None or results is None:
+        return [OutgoingMessage(text=t.gettext("I could not find this questionnaire."),
+                                locale=who.locale)]
+    definition = definition_of(row)
+    title = localized(definition.title, who.locale)
+    lines = [t.gettext("Results of \u201c{title}\u201d (version {version}):", title=title,
+                       version=row.version)]
+    if results.responses == 0:
+        lines.append(t.gettext("No answers yet."))
+        return [OutgoingMessage(text="\n".join(lines), locale=who.locale)]
+    lines.append(t.gettext("{completed} of {responses} finished ({rate} %).",
+                           completed=results.completed, responses=results.responses,
+                           rate=round(results.completion_rate * 100)))
+    for result in results.questions:
+        question = definition.question(result.question_id)
+        if question is None or not result.texts:
+            continue
+        lines.append(f"\u2022 {localized(question.text, who.locale)}")
+        for text in result.texts[-MAX_TEXTS:]:
+            lines.append(f"  \u2013 {text[:MAX_TEXT_LENGTH]}")
+    replies = [OutgoingMessage(text="\n".join(lines), locale=who.locale, kind="survey_results")]
+    for question, result, png in charts_for(definition, results.questions, who.locale,
+                                            t.gettext):
+        top = max(result.counts, key=lambda code: result.counts[code])
+        caption = t.gettext("{question} ({answered} answers; most often: {top})",
+                            question=localized(question.text, who.locale),
+                            answered=result.answered,
+                            top=option_label(question, top, who.locale, t.gettext))
+        token = store_png(session, png, now)
+        replies.append(OutgoingMessage(text=caption, locale=who.locale, kind="chart",
+                                       extra={"image_token": token}))
+    return replies

@@ -1,0 +1,77 @@
+"""Start or resume a questionnaire for one contact from a scheduled job.
+
+Shared by the post-alert questionnaire (``AlertMessages.survey``) and survey campaigns: it
+opens (or finds) the contact's response for ``context`` and returns the next question as an
+outgoing payload plus the conversation state that lets the resident's reply answer it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.directory import community_view
+from bot.flows.base import Who
+from bot.flows.questionnaire import start as start_survey
+from bot.i18n import Translator, choose_locale, translator
+from core.campaigns import Campaign, context_of
+from core.models import Community, Contact
+from core.questionnaires import (
+    SURVEY_STATE_TTL,
+    Questionnaire,
+    ResponseStatus,
+    SqlQuestionnaires,
+    localized,
+    start_response,
+)
+from scheduler.timeline import RenderedMessage
+
+
+def survey_message(session: Session, questionnaire_id: int, community: Community,
+                   contact: Contact, context: str, kind: str,
+                   intro: Callable[[Translator], str], now: datetime
+                   ) -> RenderedMessage | None:
+    """The next unanswered question (with ``intro``) for ``contact``; None when the response
+    is finished or closed, or there is nothing left to ask."""
+    assert contact.id is not None
+    locale = choose_locale(contact.locale, None, community.default_locale)
+    t = translator(locale)
+    response = start_response(session, questionnaire_id, contact.id, context, locale, now)
+    if response.status != ResponseStatus.STARTED.value or response.id is None \
+            or response.expires_at is None:
+        return None  # finished or closed: nothing to ask
+    who = Who(channel="scheduled", locale=locale, contact_id=contact.id,
+              community=community_view(community))
+    result = start_survey(who, questionnaire_id, response.id, SqlQuestionnaires(session),
+                          response.expires_at, answers=response.answers, intro=intro(t))
+    if not result.replies:
+        return None
+    first = result.replies[0]
+    return RenderedMessage(kind=kind, payload=first.to_payload(),
+                           awaits=(result.state.flow or "", result.state.step or "",
+                                   result.state.data),
+                           awaits_for=SURVEY_STATE_TTL)
+
+
+def campaign_message(session: Session, campaign: Campaign, community: Community,
+                     contact: Contact, reminder: bool, now: datetime
+                     ) -> RenderedMessage | None:
+    """A campaign's first question, or in the reminder the next unanswered one."""
+    assert campaign.id is not None
+    row = session.get(Questionnaire, campaign.questionnaire_id)
+    if row is None:
+        return None
+
+    def intro(t: Translator) -> str:
+        title = localized(row.title, t.locale) if row.title else ""
+        if reminder:
+            return t.gettext("Voisins: the survey \u201c{title}\u201d is still waiting for "
+                             "your answers. Thank you!", title=title)
+        return t.gettext("Voisins: your energy community asks a few questions: "
+                         "\u201c{title}\u201d.", title=title)
+
+    kind = "campaign_reminder" if reminder else "campaign_start"
+    return survey_message(session, campaign.questionnaire_id, community, contact,
+                          context_of(campaign.id), kind, intro, now)
