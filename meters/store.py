@@ -1,0 +1,183 @@
+"""Reading and writing meter energy in the database (SQLite and PostgreSQL alike)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, insert
+from sqlmodel import Session, col, select
+
+from core.clock import Clock, as_utc, utc_now
+from core.metering import SLOT_SECONDS, Energy15, Meter, MeterEnergy15, MeterRole
+from core.models import Household
+from meters.cleaning import SensorSlots, household_energy_15min, slot_to_utc
+
+# Rows per INSERT statement: large enough to be quick, small enough for SQLite's limits.
+INSERT_CHUNK = 2000
+
+
+def add_meter(session: Session, household: Household, sensor: str,
+              role: str = MeterRole.CONSUMPTION.value, sign: int = 1, phase: int | None = None,
+              clock: Clock = utc_now) -> Meter:
+    if role not in {r.value for r in MeterRole}:
+        raise ValueError(f"unknown meter role {role!r}")
+    if sign not in (1, -1):
+        raise ValueError("a meter's sign is +1 or -1")
+    assert household.id is not None
+    meter = Meter(community_id=household.community_id, household_id=household.id,
+                  sensor=sensor, role=role, sign=sign, phase=phase, created_at=clock())
+    session.add(meter)
+    session.flush()
+    return meter
+
+
+def community_meters(session: Session, community_id: int) -> list[Meter]:
+    query = select(Meter).where(Meter.community_id == community_id).order_by(col(Meter.id))
+    return list(session.exec(query).all())
+
+
+def meters_frame(meters: Sequence[Meter]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "meter_id": [m.id for m in meters],
+        "household_id": [m.household_id for m in meters],
+        "role": [m.role for m in meters],
+        "sign": [m.sign for m in meters],
+        "sensor": [m.sensor for m in meters],
+    })
+
+
+def _datetimes(slots: np.ndarray) -> list[datetime]:
+    return [t.to_pydatetime() for t in slot_to_utc(slots)]
+
+
+def _slot_of(moments: Iterable[datetime]) -> np.ndarray:
+    return np.array([int(as_utc(m).timestamp()) // SLOT_SECONDS for m in moments],
+                    dtype=np.int64)
+
+
+def load_meter_slots(session: Session, meter_ids: Sequence[int], slot_from: int | None = None,
+                     slot_to: int | None = None) -> pd.DataFrame:
+    """Per-meter slot rows: meter_id, slot, wh, covered_s, first_s, last_s."""
+    query = select(MeterEnergy15).where(col(MeterEnergy15.meter_id).in_(list(meter_ids)))
+    if slot_from is not None:
+        query = query.where(col(MeterEnergy15.slot_start) >= slot_to_utc([slot_from])[0])
+    if slot_to is not None:
+        query = query.where(col(MeterEnergy15.slot_start) <= slot_to_utc([slot_to])[0])
+    rows = session.exec(query).all()
+    return pd.DataFrame({
+        "meter_id": np.array([r.meter_id for r in rows], dtype=np.int64),
+        "slot": _slot_of(r.slot_start for r in rows),
+        "wh": np.array([r.wh for r in rows], dtype=np.float64),
+        "covered_s": np.array([r.covered_s for r in rows], dtype=np.float64),
+        "first_s": np.array([r.first_s for r in rows], dtype=np.float64),
+        "last_s": np.array([r.last_s for r in rows], dtype=np.float64),
+    })
+
+
+def merge_meter_slots(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Combine stored and freshly cleaned slots of the same meters.
+
+    Disjoint covered spans add up (a live stream delivered in pieces); overlapping spans mean
+    the same readings came twice (a file imported again), so the better-covered one wins.
+    """
+    if old.empty:
+        return new
+    both = new.merge(old, on=["meter_id", "slot"], how="left", suffixes=("", "_old"))
+    has_old = both["wh_old"].notna()
+    disjoint = has_old & ((both["first_s"] >= both["last_s_old"])
+                          | (both["last_s"] <= both["first_s_old"]))
+    keep_old = has_old & ~disjoint & (both["covered_s_old"] > both["covered_s"])
+    out = both[["meter_id", "slot", "wh", "covered_s", "first_s", "last_s"]].copy()
+    out.loc[disjoint, "wh"] = both.loc[disjoint, "wh"] + both.loc[disjoint, "wh_old"]
+    out.loc[disjoint, "covered_s"] = np.minimum(
+        both.loc[disjoint, "covered_s"] + both.loc[disjoint, "covered_s_old"], SLOT_SECONDS)
+    out.loc[disjoint, "first_s"] = np.minimum(both.loc[disjoint, "first_s"],
+                                              both.loc[disjoint, "first_s_old"])
+    out.loc[disjoint, "last_s"] = np.maximum(both.loc[disjoint, "last_s"],
+                                             both.loc[disjoint, "last_s_old"])
+    for column in ("wh", "covered_s", "first_s", "last_s"):
+        out.loc[keep_old, column] = both.loc[keep_old, f"{column}_old"]
+    return out
+
+
+def store_sensor_slots(session: Session, slots: SensorSlots, meter_id_of_code: np.ndarray
+                       ) -> pd.DataFrame:
+    """Write cleaned per-sensor slots (codes mapped to meter ids); returns what was written."""
+    if len(slots) == 0:
+        return pd.DataFrame(columns=["meter_id", "slot", "wh", "covered_s", "first_s", "last_s"])
+    new = pd.DataFrame({"meter_id": meter_id_of_code[slots.sensor], "slot": slots.slot,
+                        "wh": slots.wh, "covered_s": slots.covered_s,
+                        "first_s": slots.first_s, "last_s": slots.last_s})
+    meter_ids = [int(m) for m in np.unique(new["meter_id"])]
+    old = load_meter_slots(session, meter_ids, int(new["slot"].min()), int(new["slot"].max()))
+    merged = merge_meter_slots(old, new)
+    for meter_id, part in merged.groupby("meter_id"):
+        starts = _datetimes(part["slot"].to_numpy())
+        for i in range(0, len(starts), INSERT_CHUNK):
+            session.execute(delete(MeterEnergy15).where(
+                col(MeterEnergy15.meter_id) == int(meter_id),
+                col(MeterEnergy15.slot_start).in_(starts[i:i + INSERT_CHUNK])))
+    rows = [{"meter_id": int(m), "slot_start": s, "wh": float(w), "covered_s": float(c),
+             "first_s": float(f), "last_s": float(la)}
+            for m, s, w, c, f, la in zip(merged["meter_id"], _datetimes(merged["slot"].to_numpy()),
+                                         merged["wh"], merged["covered_s"], merged["first_s"],
+                                         merged["last_s"], strict=True)]
+    for i in range(0, len(rows), INSERT_CHUNK):
+        session.execute(insert(MeterEnergy15), rows[i:i + INSERT_CHUNK])
+    return merged
+
+
+def rebuild_household_energy(session: Session, household_ids: Iterable[int],
+                             slot_from: int, slot_to: int) -> int:
+    """Recompute ``Energy15`` of these households between two slots (inclusive) from meters.
+
+    Also the way to apply a corrected sign, role or phase to data already imported.
+    """
+    ids = sorted({int(h) for h in household_ids})
+    if not ids:
+        return 0
+    meters = list(session.exec(select(Meter).where(col(Meter.household_id).in_(ids))).all())
+    frame = meters_frame(meters)
+    meter_slots = load_meter_slots(session, [int(m.id) for m in meters if m.id is not None],
+                                   slot_from, slot_to)
+    energy = household_energy_15min(meter_slots, frame)
+    start, end = slot_to_utc([slot_from, slot_to])
+    session.execute(delete(Energy15).where(
+        col(Energy15.household_id).in_(ids), col(Energy15.slot_start) >= start.to_pydatetime(),
+        col(Energy15.slot_start) <= end.to_pydatetime()))
+    rows = [{"household_id": int(h), "role": str(r), "slot_start": s,
+             "kwh": None if np.isnan(k) else float(k), "coverage": float(c)}
+            for h, r, s, k, c in zip(energy["household_id"], energy["role"],
+                                     _datetimes(energy["slot"].to_numpy()), energy["kwh"],
+                                     energy["coverage"], strict=True)]
+    for i in range(0, len(rows), INSERT_CHUNK):
+        session.execute(insert(Energy15), rows[i:i + INSERT_CHUNK])
+    return len(rows)
+
+
+def load_household_energy(session: Session, household_ids: Sequence[int],
+                          start: datetime | None = None, end: datetime | None = None,
+                          role: str = MeterRole.CONSUMPTION.value) -> pd.DataFrame:
+    """The thin loader for analysis and charts: household_id, slot, slot_start, kwh, coverage.
+
+    ``kwh`` is NaN for invalid slots; slots without a row are simply absent (also invalid).
+    """
+    query = select(Energy15).where(col(Energy15.household_id).in_(list(household_ids)),
+                                   Energy15.role == role)
+    if start is not None:
+        query = query.where(col(Energy15.slot_start) >= as_utc(start))
+    if end is not None:
+        query = query.where(col(Energy15.slot_start) < as_utc(end))
+    rows = session.exec(query.order_by(col(Energy15.household_id),
+                                       col(Energy15.slot_start))).all()
+    slot = _slot_of(r.slot_start for r in rows)
+    return pd.DataFrame({
+        "household_id": np.array([r.household_id for r in rows], dtype=np.int64),
+        "slot": slot,
+        "slot_start": slot_to_utc(slot),
+        "kwh": np.array([np.nan if r.kwh is None else r.kwh for r in rows], dtype=np.float64),
+        "coverage": np.array([r.coverage for r in rows], dtype=np.float64),
+    })

@@ -1,0 +1,1 @@
+"""When things happen. APScheduler is the clock; the database is the calendar."""
