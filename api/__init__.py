@@ -1,0 +1,1 @@
+"""The thin FastAPI app: provider webhooks under ``/webhooks``, signed media under ``/media``."""

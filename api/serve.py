@@ -1,0 +1,88 @@
+"""``voisins serve``: the API and webhooks (uvicorn), the outbox dispatcher thread and the
+scheduler (alert timeline, collective results, survey expiry, daily meter digest)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import uvicorn
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.engine import Engine
+
+from api.app import create_app
+from bot.channels.senders import build_senders
+from bot.dispatch import RateLimiter, dispatch_forever
+from bot.flows.alert import AlertMessages, post_alert_respondents
+from bot.flows.meter_digest import MeterDigestMessages
+from bot.flows.results import AlertResultMessages
+from core.clock import utc_now
+from core.config import Settings, get_settings
+from core.db import make_engine, migrate, session_scope
+from core.groups import post_to_groups
+from core.questionnaires import expire_responses, load_content
+from scheduler.campaigns import run_due_campaigns
+from scheduler.digests import send_meter_digests
+from scheduler.results import send_due_results
+from scheduler.runner import TICK_SECONDS, build_scheduler
+
+log = logging.getLogger(__name__)
+# The technician's digest arrives in the morning, community time.
+DIGEST_TIME = "09:00"
+
+
+def start_dispatcher(engine: Engine, settings: Settings, stop: threading.Event
+                     ) -> threading.Thread:
+    senders = build_senders(engine, settings)
+    thread = threading.Thread(target=dispatch_forever, name="outbox-dispatcher", daemon=True,
+                              args=(engine, senders, stop),
+                              # Parallel sends: a provider's round trip (tens of ms)
+                              # would otherwise cap a fan-out below Telegram's 30/s.
+                              kwargs={"limiter": RateLimiter(), "workers": 8})
+    thread.start()
+    return thread
+
+
+def start_scheduler(engine: Engine, settings: Settings,
+                    tick_seconds: float = TICK_SECONDS) -> BackgroundScheduler:
+    """The clock of the process: every tick runs the due alert steps, then the collective
+    results whose data is in, then closes expired surveys; once a day, the meter digest."""
+    results = AlertResultMessages()
+
+    def after_tick() -> None:
+        try:
+            run_due_campaigns(engine)
+            send_due_results(engine, results, post_to_groups=post_to_groups)
+            with session_scope(engine) as session:
+                expire_responses(session, utc_now())
+        except Exception:  # the next tick tries again; the clock must not stop
+            log.exception("results or survey expiry failed")
+
+    def meter_digest() -> None:
+        send_meter_digests(engine, utc_now, MeterDigestMessages())
+
+    scheduler = build_scheduler(engine, AlertMessages(), respondents=post_alert_respondents,
+                                after_tick=after_tick, tick_seconds=tick_seconds,
+                                daily_jobs={"meter_digest": (DIGEST_TIME, meter_digest)},
+                                timezone=settings.timezone)
+    scheduler.start()
+    return scheduler
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None,
+          engine: Engine | None = None) -> None:
+    """Run until interrupted. Telegram uses a webhook when PUBLIC_URL is set, else polling."""
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    migrate(engine)
+    with session_scope(engine) as session:
+        load_content(session, utc_now())
+    stop = threading.Event()
+    dispatcher = start_dispatcher(engine, settings, stop)
+    scheduler = start_scheduler(engine, settings, settings.scheduler_tick_seconds)
+    try:
+        uvicorn.run(create_app(engine, settings), host=host, port=port)
+    finally:
+        scheduler.shutdown(wait=False)
+        stop.set()
+        dispatcher.join(timeout=10)
