@@ -1,0 +1,119 @@
+"""Menu, help, language, stop/start, my data and forget me, in every language."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.flows.base import Erase, FlowState, OptIn, OptOut, SetLocale
+from bot.flows.menu import help_text
+from bot.i18n import translator
+from core.config import SUPPORTED_LOCALES
+from tests.bot.flows.conversation import member
+
+HELP = {"fr": "AIDE", "nl": "hulp", "en": "help", "ar": "مساعدة", "es": "Ayuda"}
+STOP = {"fr": "ARRÊT", "nl": "stoppen", "en": "STOP", "ar": "توقف", "es": "baja"}
+LANGUAGE = {"fr": "langue", "nl": "TAAL", "en": "language", "ar": "لغة", "es": "idioma"}
+YES = {"fr": "oui", "nl": "ja", "en": "yes", "ar": "نعم", "es": "si"}
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_help_and_menu(locale: str) -> None:
+    chat = member(locale)
+    chat.says(HELP[locale])
+    t = translator(locale)
+    assert t.gettext("What would you like to do?") in chat.text
+    assert chat.choice_keys == ["consumption", "my_data", "language", "forget_me", "help"]
+    chat.says("5")
+    assert chat.text.startswith(help_text(chat.who))
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_change_language(locale: str) -> None:
+    chat = member(locale)
+    chat.says(LANGUAGE[locale])
+    assert chat.choice_keys == list(SUPPORTED_LOCALES)
+    target = "ar" if locale != "ar" else "nl"
+    chat.says(str(list(SUPPORTED_LOCALES).index(target) + 1))
+    assert chat.effects == [SetLocale(target)]
+    assert chat.last[0].locale == target
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_stop_then_start(locale: str) -> None:
+    chat = member(locale)
+    chat.says(STOP[locale])
+    assert chat.effects == [OptOut()]
+    assert chat.last[0].kind == "stop_ack" and chat.last[0].locale == locale
+    chat.says("what?")
+    assert chat.last[0].kind == "stop_ack"
+    assert "START" in chat.text
+    chat.says("start")
+    assert chat.effects == [OptOut(), OptIn()]
+    assert chat.state.flow == "menu"
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_my_data_lists_what_is_stored(locale: str) -> None:
+    chat = member(locale)
+    chat.says("menu")
+    chat.says("2")
+    t = translator(locale)
+    assert t.gettext("Here is what Voisins stores about you:") in chat.text
+    assert "Nadia" in chat.text and "H01" in chat.text
+    # Addresses are masked even to their owner: a screenshot must not leak a number.
+    assert "+32470123456" not in chat.text and "3456" in chat.text
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_forget_me_needs_confirmation(locale: str) -> None:
+    chat = member(locale)
+    chat.says("menu")
+    chat.says("4")
+    assert chat.choice_keys == ["yes", "no"]
+    chat.says("2")
+    assert chat.effects == []
+    chat.says("4")
+    chat.says("1")
+    assert chat.effects == [Erase()]
+    assert chat.last[0].kind == "farewell" and chat.last[0].locale == locale
+
+
+def test_yes_word_confirms_erasure() -> None:
+    chat = member("es")
+    chat.says("menu")
+    chat.says("4")
+    chat.says(YES["es"])
+    assert chat.effects == [Erase()]
+
+
+def test_menu_detour_then_resume_the_paused_question() -> None:
+    chat = member("fr")
+    chat.says("langue")
+    chat.says("menu")
+    assert chat.choice_keys[0] == "resume"
+    chat.says("1")
+    assert chat.state.flow == "language"
+    assert chat.choice_keys == list(SUPPORTED_LOCALES)
+
+
+def test_expired_conversation_resumes_politely() -> None:
+    chat = member("nl")
+    chat.state = FlowState(expired=True)
+    chat.says("2")
+    t = translator("nl")
+    assert t.gettext("Our last conversation was a while ago, so let's start again.") in chat.text
+    assert chat.state.flow == "menu"
+
+
+def test_nonsense_when_idle_shows_menu() -> None:
+    chat = member("en")
+    chat.says("🙂🙂🙂")
+    assert chat.text.startswith("Sorry, I didn't understand that.")
+
+
+def test_telegram_command_forms() -> None:
+    chat = member("en", channel="telegram")
+    chat.says("/help@VoisinsBot")
+    assert "What would you like to do?" in chat.text
+    chat.says("/stop")
+    assert chat.effects == [OptOut()]

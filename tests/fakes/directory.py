@@ -1,0 +1,59 @@
+"""An in-memory Directory so flows are tested without a database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.flows.base import ChannelView, CommunityView, HouseholdView, StoredFacts
+from core.questionnaires import Definition
+
+DEMO = CommunityView(id=1, slug="demo", name="Les Voisins", timezone="Europe/Brussels",
+                     default_locale="fr")
+
+
+@dataclass
+class MemoryDirectory:
+    communities: dict[str, CommunityView] = field(default_factory=lambda: {"SOLEIL": DEMO})
+    households: dict[str, HouseholdView] = field(
+        default_factory=lambda: {"MAISON01": HouseholdView(11, "H01")})
+    facts: dict[int, StoredFacts] = field(default_factory=dict)
+    questionnaires: dict[int, Definition] = field(default_factory=dict)
+
+    def community_by_join_code(self, code: str) -> CommunityView | None:
+        return self.communities.get(code.upper())
+
+    def household_by_code(self, community_id: int, code: str) -> HouseholdView | None:
+        return self.households.get(code.upper())
+
+    def stored_facts(self, contact_id: int) -> StoredFacts | None:
+        return self.facts.get(contact_id, StoredFacts(
+            name="Nadia", locale="fr", role="resident", community_name=DEMO.name,
+            household_ref="H01", consented_at=None, consent_version="2026-11",
+            channels=(ChannelView("sms", "+32470123456"),), messages_sent=3))
+
+    def questionnaire(self, questionnaire_id: int) -> Definition | None:
+        return self.questionnaires.get(questionnaire_id)
+
+    def survey_questionnaires(self) -> tuple[tuple[int, dict[str, str]], ...]:
+        return tuple((qid, {"en": d.slug}) for qid, d in self.questionnaires.items())
+
+    def survey_audience_size(self, community_id: int, cluster: str | None,
+                             locale: str | None) -> int:
+        return 6 if locale is None else 2
+
+    def household_has_meter(self, household_id: int) -> bool:
+        return household_id == 11
+
+    def cluster_names(self, community_id: int) -> tuple[str, ...]:
+        return ("Cabine A", "Cabine B")
+
+    def audience_locales(self, community_id: int, cluster: str | None) -> tuple[str, ...]:
+        return ("ar", "fr", "nl")
+
+    def audience_size(self, community_id: int, cluster: str | None) -> int:
+        return 12 if cluster is None else 6
+
+    def alert_plan_problem(self, community_id: int, starts_at: datetime, duration_minutes: int,
+                           cluster: str | None) -> str | None:
+        return "overlap" if starts_at.hour == 13 else None
