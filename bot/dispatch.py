@@ -243,76 +243,146 @@ def dispatch_due(engine: Engine, senders: dict[str, Sender], clock: Clock = utc_
                  limiter: RateLimiter | None = None, workers: int = 1) -> DispatchReport:
     """One pass over the due rows of the channels we have a sender for.
 
-    With ``workers`` > 1, different addresses are sent to in parallel (a provider's round
-    trip, not our CPU, is what limits a fan-out); one address's rows keep their order.
+    Three phases: one transaction claims the batch, loads its recipients and settles the rows
+    that must not go; the sends happen outside any transaction; their outcomes are written
+    in a few batched transactions (``OutcomeLog``). With ``workers`` > 1, different
+    addresses are sent to in parallel (a provider's round trip, not our CPU, is what limits
+    a fan-out); one address's rows keep their order.
     """
     report = DispatchReport()
     now = clock()
-    with session_scope(engine) as session:
-        rows = [row for row in outbox.claim_due(session, now, limit=limit, channel=channel)]
-    if workers <= 1 or len(rows) <= 1:
-        for row in rows:
-            _dispatch_one(engine, row, senders, clock, now, limiter, report)
+    with _writes(engine), session_scope(engine) as session:
+        rows = outbox.claim_due(session, now, limit=limit, channel=channel)
+        jobs = _jobs_to_send(session, rows, senders, now, report) if rows else []
+    if not jobs:
         return report
-    by_address: dict[int, list[OutboxMessage]] = {}
-    for row in rows:
-        by_address.setdefault(row.identity_id, []).append(row)
-    lock = threading.Lock()
+    log_ = OutcomeLog(engine, clock, report)
+    by_address: dict[int, list[_Job]] = {}
+    for job in jobs:
+        by_address.setdefault(job.row.identity_id, []).append(job)
 
-    def run(batch: list[OutboxMessage]) -> None:
-        local = DispatchReport()
-        try:
-            for row in batch:
-                _dispatch_one(engine, row, senders, clock, now, limiter, local)
-        finally:
-            with lock:
-                report.add(local)
+    def run(batch: list[_Job]) -> None:
+        for job in batch:
+            log_.add(job.row, _send_one(job, clock, limiter))
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(run, by_address.values()))
+    try:
+        if workers <= 1 or len(by_address) <= 1:
+            for batch in by_address.values():
+                run(batch)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(run, by_address.values()))
+    finally:
+        log_.flush()
     return report
 
 
-def _dispatch_one(engine: Engine, row: OutboxMessage, senders: dict[str, Sender],
-                  clock: Clock, now: datetime, limiter: RateLimiter | None,
-                  report: DispatchReport) -> None:
-    # Read, then send outside any transaction, then record the outcome in a short write:
-    # a provider's round trip must not hold the database (SQLite has one writer at a time).
-    with _writes(engine), session_scope(engine) as session:
-        row = session.merge(row)
-        recipient = outbox.recipient_of(session, row)
+@dataclass(frozen=True)
+class _Job:
+    """A claimed row that may go, with what sending it needs (no database)."""
+
+    row: OutboxMessage
+    identity: ChannelIdentity
+    sender: Sender
+
+
+def _jobs_to_send(session: Session, rows: list[OutboxMessage], senders: dict[str, Sender],
+                  now: datetime, report: DispatchReport) -> list[_Job]:
+    """Settle, in the claiming transaction, the rows that must not go; return the others."""
+    recipients = outbox.recipients_of(session, rows)
+    jobs = []
+    for row in rows:
+        recipient = recipients.get(row.id) if row.id is not None else None
         reason = "identity erased" if recipient is None else \
             outbox.suppression_reason(row, recipient)
         sender = senders.get(row.channel)
         if reason is None and sender is None:
             outbox.retry_later(session, row, f"no sender for {row.channel}", now)
             report.retried += 1
-            return
-        if reason is not None or recipient is None or sender is None:
+        elif reason is not None or recipient is None or sender is None:
             outbox.mark_suppressed(session, row, reason or "no recipient", now)
             report.suppressed += 1
-            return
-        if limiter is not None and limiter.acquire(
-                row.channel, recipient.identity.address, MAX_PACING_WAIT) is None:
-            # This chat's slot is far off (a busy group): let the others go first.
-            wait = limiter.delay(row.channel, recipient.identity.address)
-            outbox.retry_later(session, row, "paced", clock(), timedelta(seconds=wait))
-            report.retried += 1
-            return
-        identity = recipient.identity
-    outcome: Exception | str | None
+        else:
+            jobs.append(_Job(row, recipient.identity, sender))
+    return jobs
+
+
+@dataclass(frozen=True)
+class _Paced:
+    """This chat's next slot is far off (a busy group): let the others go first."""
+
+    wait: timedelta
+
+
+_Outcome = Exception | str | None | _Paced
+
+
+def _send_one(job: _Job, clock: Clock, limiter: RateLimiter | None) -> _Outcome:
+    address = job.identity.address
+    if limiter is not None and limiter.acquire(job.row.channel, address, MAX_PACING_WAIT) \
+            is None:
+        return _Paced(timedelta(seconds=limiter.delay(job.row.channel, address)))
     try:
-        outcome = sender.send(row, identity)
+        return job.sender.send(job.row, job.identity)
     except (RerouteSendError, TransientSendError, PermanentSendError) as exc:
-        outcome = exc
-    with _writes(engine), session_scope(engine) as session:
-        row = session.merge(row)
-        _record(session, row, outcome, clock, report)
+        return exc
 
 
-def _record(session: Session, row: OutboxMessage, outcome: Exception | str | None,
-            clock: Clock, report: DispatchReport) -> None:
-    if isinstance(outcome, RerouteSendError):
+class OutcomeLog:
+    """Sends' outcomes, written in batches: every ``FLUSH_EVERY`` outcomes or
+    ``FLUSH_AFTER`` seconds, and at the end of the pass.
+
+    Batching is what lets one process send ~1,000 messages/s; the limits keep a provider id
+    recorded within a second of its send (a delivery callback can arrive that fast), and
+    bound what a crash can repeat to the rows claimed and not yet recorded.
+    """
+
+    FLUSH_EVERY = 50
+    FLUSH_AFTER = 0.5
+
+    def __init__(self, engine: Engine, clock: Clock, report: DispatchReport) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.report = report
+        self._pending: list[tuple[OutboxMessage, _Outcome]] = []
+        self._lock = threading.Lock()
+        self._last_flush = time.monotonic()
+
+    def add(self, row: OutboxMessage, outcome: _Outcome) -> None:
+        with self._lock:
+            self._pending.append((row, outcome))
+            due = len(self._pending) >= self.FLUSH_EVERY or \
+                time.monotonic() - self._last_flush >= self.FLUSH_AFTER
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+            self._last_flush = time.monotonic()
+        if not pending:
+            return
+        now = self.clock()
+        sent = [(row.id, outcome) for row, outcome in pending
+                if (outcome is None or isinstance(outcome, str)) and row.id is not None]
+        others = [(row, outcome) for row, outcome in pending
+                  if not (outcome is None or isinstance(outcome, str))]
+        written = DispatchReport(sent=len(sent))
+        with _writes(self.engine), session_scope(self.engine) as session:
+            outbox.mark_many_sent(session, sent, now)
+            for row, outcome in others:
+                _record(session, session.merge(row), outcome, self.clock, written)
+        with self._lock:
+            self.report.add(written)
+
+
+def _record(session: Session, row: OutboxMessage, outcome: _Outcome, clock: Clock,
+            report: DispatchReport) -> None:
+    """Write a send that did not succeed: retry, reroute, or fail (and mark the address)."""
+    if isinstance(outcome, _Paced):
+        outbox.retry_later(session, row, "paced", clock(), outcome.wait)
+        report.retried += 1
+    elif isinstance(outcome, RerouteSendError):
         outbox.mark_failed(session, row, f"{outcome} (sent by {outcome.channel})", clock())
         if reroute(session, row, outcome.channel, clock()) is not None:
             report.rerouted += 1
@@ -333,9 +403,6 @@ def _record(session: Session, row: OutboxMessage, outcome: Exception | str | Non
                 # everywhere, as if they had sent STOP to us.
                 contacts.opt_out(session, recipient.contact, clock())
         report.failed += 1
-    else:
-        outbox.mark_sent(session, row, outcome if isinstance(outcome, str) else None, clock())
-        report.sent += 1
 
 
 _SQLITE_WRITE_LOCKS: dict[int, threading.Lock] = {}

@@ -100,6 +100,23 @@ def suppression_reason(row: OutboxMessage, recipient: Recipient) -> str | None:
     return None
 
 
+def recipients_of(session: Session, rows: list[OutboxMessage]) -> dict[int, Recipient]:
+    """The recipient of each row (by row id) in two queries; erased identities are absent."""
+    identities = {identity.id: identity for identity in session.exec(
+        select(ChannelIdentity).where(
+            col(ChannelIdentity.id).in_({row.identity_id for row in rows})))}
+    contact_ids = {row.contact_id for row in rows if row.contact_id is not None}
+    contacts = {contact.id: contact for contact in session.exec(
+        select(Contact).where(col(Contact.id).in_(contact_ids)))} if contact_ids else {}
+    found: dict[int, Recipient] = {}
+    for row in rows:
+        identity = identities.get(row.identity_id)
+        if identity is not None and row.id is not None:
+            contact = contacts.get(row.contact_id) if row.contact_id is not None else None
+            found[row.id] = Recipient(identity=identity, contact=contact)
+    return found
+
+
 def recipient_of(session: Session, row: OutboxMessage) -> Recipient | None:
     identity = session.get(ChannelIdentity, row.identity_id)
     if identity is None:
@@ -108,14 +125,14 @@ def recipient_of(session: Session, row: OutboxMessage) -> Recipient | None:
     return Recipient(identity=identity, contact=contact)
 
 
-def mark_sent(session: Session, row: OutboxMessage, provider_id: str | None, now: datetime
-              ) -> None:
-    row.status = OutboxStatus.SENT.value
-    row.provider_id = provider_id
-    row.sent_at = now
-    row.updated_at = now
-    row.last_error = None
-    session.add(row)
+def mark_many_sent(session: Session, sent: list[tuple[int, str | None]], now: datetime
+                   ) -> None:
+    """Record a batch of sends, (row id, provider id) each, as one executemany UPDATE."""
+    if sent:
+        session.execute(update(OutboxMessage), [
+            {"id": row_id, "status": OutboxStatus.SENT.value, "provider_id": provider_id,
+             "sent_at": now, "updated_at": now, "last_error": None}
+            for row_id, provider_id in sent])
 
 
 def mark_suppressed(session: Session, row: OutboxMessage, reason: str, now: datetime) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.channels.senders import build_senders
-from bot.dispatch import ChannelLimits, RateLimiter, Sender, dispatch_due
+from bot.dispatch import ChannelLimits, OutcomeLog, RateLimiter, Sender, dispatch_due
 from core import outbox
 from core.communities import create_community
 from core.contacts import enrol_contact
@@ -213,3 +213,32 @@ def test_parallel_workers_keep_each_chats_order_and_send_once(
     # A chat whose first message went through in the first pass got them in order.
     first_pass_ok = [c for c in chats if fake_telegram.texts_to(c)[0] == f"Hello {c}"]
     assert len(first_pass_ok) >= len(chats) - 5
+
+
+def test_outcomes_are_recorded_during_a_pass_not_only_at_its_end(engine: Engine) -> None:
+    """A provider id must be on record soon after its send (delivery callbacks look for it),
+    and a crash mid-pass must only repeat the sends not yet recorded."""
+    fan_out(engine, "telegram", [str(100 + n) for n in range(120)])
+    recorded_while_sending: list[int] = []
+
+    class CountingSender:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def send(self, row: OutboxMessage, identity: ChannelIdentity) -> str | None:
+            self.calls += 1
+            if self.calls == 110:
+                with Session(engine) as session:
+                    recorded_while_sending.append(len(session.exec(select(OutboxMessage).where(
+                        OutboxMessage.status == OutboxStatus.SENT.value)).all()))
+            return f"{identity.address}:{self.calls}"
+
+    report = dispatch_due(engine, {"telegram": CountingSender()}, clock=lambda: T0, limit=500)
+    assert report.sent == 120
+    # 109 sends done: at most FLUSH_EVERY - 1 of them may still be waiting to be written.
+    assert len(recorded_while_sending) == 1
+    assert 109 - recorded_while_sending[0] < OutcomeLog.FLUSH_EVERY
+    with Session(engine) as session:
+        rows = session.exec(select(OutboxMessage)).all()
+    assert {row.status for row in rows} == {OutboxStatus.SENT.value}
+    assert all(row.provider_id and row.sent_at for row in rows)
