@@ -33,8 +33,9 @@ from core.media import load_png
 from core.models import ChannelIdentity, ChannelKind, OutboxMessage
 
 CHANNEL = ChannelKind.TELEGRAM.value
-# Telegram cuts photo captions at 1024 characters and messages at 4096.
+# Telegram refuses photo captions over 1024 characters and messages over 4096.
 CAPTION_MAX = 1024
+MESSAGE_MAX = 4096
 log = logging.getLogger(__name__)
 
 
@@ -158,7 +159,12 @@ class TelegramSender:
                                files={"photo": ("chart.png", png, "image/png")})
             if caption is not None or not text:
                 return _message_ref(identity, result)
-        body: dict[str, Any] = {"chat_id": identity.address, "text": text}
+        # A long text (a survey's full results...) goes in several messages rather than
+        # being refused; the buttons go with the last part.
+        *first_parts, last_part = split_message(text)
+        for part in first_parts:
+            self.call("sendMessage", body={"chat_id": identity.address, "text": part})
+        body: dict[str, Any] = {"chat_id": identity.address, "text": last_part}
         if markup:
             body["reply_markup"] = markup
         return _message_ref(identity, self.call("sendMessage", body=body))
@@ -172,6 +178,29 @@ class TelegramSender:
             return None
         with session_scope(self.engine) as session:
             return load_png(session, str(token), self.clock())
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_message(text: str, limit: int = MESSAGE_MAX) -> list[str]:
+    """``text`` in parts of at most ``limit`` UTF-16 units (Telegram's measure), cut after a
+    line break, else after a space, else anywhere; joined back they give ``text``."""
+    parts: list[str] = []
+    while _utf16_length(text) > limit:
+        cut = len(text)
+        while _utf16_length(text[:cut]) > limit:
+            cut -= max(1, (_utf16_length(text[:cut]) - limit) // 2)
+        window = text[:cut]
+        for separator in ("\n", " "):
+            at = window.rfind(separator)
+            if at > 0:
+                cut = at + 1
+                break
+        parts.append(text[:cut])
+        text = text[cut:]
+    return [*parts, text]
 
 
 def _json_text(value: Any) -> str:

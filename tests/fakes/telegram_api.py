@@ -126,6 +126,13 @@ class FakeTelegram:
                 return self._error(kind)
             if _chat_id(fields.get("chat_id")) in self.blocked:
                 return self._error("403")
+            for name, limit in (("text", 4096), ("caption", 1024)):
+                value = fields.get(name)
+                if isinstance(value, str) and len(value.encode("utf-16-le")) // 2 > limit:
+                    # Telegram's own words for both cases.
+                    what = "message" if name == "text" else "message caption"
+                    return json_answer(400, {"ok": False, "error_code": 400,
+                                             "description": f"Bad Request: {what} is too long"})
             if self.max_per_second is not None:
                 now = time.monotonic()
                 while self._send_times and now - self._send_times[0] > 1.0:

@@ -15,7 +15,7 @@ from bot.channels.delivery import apply_delivery_status
 from bot.channels.senders import build_senders
 from bot.channels.twilio_common import incoming_from_form
 from bot.channels.twilio_whatsapp import WhatsAppTemplates
-from bot.dispatch import dispatch_due
+from bot.dispatch import PermanentSendError, dispatch_due
 from core import outbox
 from core.communities import create_community
 from core.contacts import enrol_contact
@@ -200,3 +200,25 @@ def test_late_63016_status_callback_reroutes_to_sms(engine: Engine,
     dispatch_due(engine, senders, clock=lambda: T0)
     assert [m.to for m in fake_twilio.sent] == [f"whatsapp:{ADDRESS}", ADDRESS]
     assert [r.status for r in rows(engine)] == ["undelivered", "sent"]
+
+
+def test_telegram_text_over_4096_goes_in_parts_with_buttons_on_the_last(
+        engine: Engine, fake_telegram: FakeTelegram) -> None:
+    text = "\n".join(f"Question {n}: " + "réponse " * 40 for n in range(30))  # ~10,000 chars
+    one_row(engine, "telegram", "777", {"text": text,
+                                        "choices": [{"key": "menu", "label": "Menu"}]})
+    report = dispatch_due(engine, build_senders(engine, settings_for(fake_telegram)),
+                          clock=lambda: T0)
+    assert report.sent == 1
+    parts = fake_telegram.sent
+    assert len(parts) == 3 and "".join(part.text or "" for part in parts) == text
+    assert all(len(part.text or "") <= 4096 for part in parts)
+    assert [part.reply_markup is not None for part in parts] == [False, False, True]
+    assert all((part.text or "").endswith("\n") for part in parts[:-1])  # cut between lines
+
+
+def test_the_fake_refuses_what_telegram_refuses(fake_telegram: FakeTelegram) -> None:
+    sender = telegram.TelegramSender(fake_telegram.token, fake_telegram.api_url)
+    with pytest.raises(PermanentSendError, match="message is too long"):
+        sender.call("sendMessage", body={"chat_id": 1, "text": "x" * 4097})
+    sender.close()
