@@ -13,12 +13,12 @@ import enum
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, func
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, func, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core.alerts import audience_for, cluster_id_by_name
 from core.config import SUPPORTED_LOCALES
-from core.models import ChannelIdentity, Community, Contact, OutboxMessage
+from core.models import ChannelIdentity, Community, Contact, OutboxMessage, OutboxStatus
 from core.questionnaires import (
     Questionnaire,
     Response,
@@ -33,6 +33,7 @@ class CampaignStatus(enum.StrEnum):
     SCHEDULED = "scheduled"  # waiting to be sent
     SENT = "sent"  # first question sent, reminder pending
     DONE = "done"  # reminder sent (or nothing left to remind)
+    CANCELLED = "cancelled"  # stopped by a facilitator: nothing more goes out
 
 
 class CampaignError(ValueError):
@@ -70,6 +71,7 @@ class Campaign(SQLModel, table=True):
     reminder_due_at: datetime | None = _utc(index=True)
     reminder_sent_at: datetime | None = _utc()
     reminded: int = 0
+    cancelled_at: datetime | None = _utc()
 
 
 def context_of(campaign_id: int) -> str:
@@ -119,6 +121,30 @@ def create_campaign(session: Session, community: Community, questionnaire: int |
     return campaign
 
 
+def cancel_campaign(session: Session, campaign: Campaign, now: datetime) -> int:
+    """Stop a campaign: it is not sent (or not reminded), and its messages still waiting in
+    the outbox are held back. Answers already given are kept, and residents half-way through
+    may finish. Returns how many waiting messages were held back; raises ``CampaignError``
+    when the campaign is already over."""
+    assert campaign.id is not None
+    if campaign.status == CampaignStatus.CANCELLED.value:
+        return 0  # cancelling twice is harmless
+    if campaign.status == CampaignStatus.DONE.value:
+        raise CampaignError("this campaign is finished: its reminder has gone", "finished")
+    campaign.status = CampaignStatus.CANCELLED.value
+    campaign.cancelled_at = now
+    session.add(campaign)
+    held = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.dedupe_key).startswith(f"campaign:{campaign.id}:"),
+               col(OutboxMessage.status) == OutboxStatus.PENDING.value)
+        .values(status=OutboxStatus.SUPPRESSED.value, last_error="campaign cancelled",
+                updated_at=now)
+        .execution_options(synchronize_session=False))
+    session.flush()
+    return int(held.rowcount or 0)
+
+
 def campaign_audience(session: Session, campaign: Campaign
                       ) -> list[tuple[Contact, ChannelIdentity]]:
     """Consented, reachable contacts of the community (cluster), in the campaign's language."""
@@ -129,10 +155,11 @@ def campaign_audience(session: Session, campaign: Campaign
 
 
 def campaign_progress(session: Session, campaign_id: int) -> dict[str, int]:
-    """sent: first questions queued; started: answered at least one question or finished;
-    completed: finished. Counts only, never who."""
+    """sent: first questions queued (not held back); started: answered at least one question
+    or finished; completed: finished. Counts only, never who."""
     sent = session.exec(select(func.count()).select_from(OutboxMessage).where(
-        col(OutboxMessage.dedupe_key).startswith(f"campaign:{campaign_id}:start:"))).one()
+        col(OutboxMessage.dedupe_key).startswith(f"campaign:{campaign_id}:start:"),
+        col(OutboxMessage.status) != OutboxStatus.SUPPRESSED.value)).one()
     started = completed = 0
     for status, answers in session.exec(select(Response.status, Response.answers).where(
             Response.context == context_of(campaign_id))):
@@ -160,5 +187,6 @@ def campaign_summary(session: Session, campaign: Campaign) -> dict[str, Any]:
         "created_at": iso(campaign.created_at), "due_at": iso(campaign.due_at),
         "sent_at": iso(campaign.sent_at), "reminder_due_at": iso(campaign.reminder_due_at),
         "reminder_sent_at": iso(campaign.reminder_sent_at),
+        "cancelled_at": iso(campaign.cancelled_at),
         "progress": campaign_progress(session, campaign.id),
     }

@@ -18,7 +18,13 @@ from sqlalchemy.engine import Engine
 
 from api.auth import require_admin
 from api.deps import community_or_404, get_clock, get_engine
-from core.campaigns import Campaign, CampaignError, campaign_summary, create_campaign
+from core.campaigns import (
+    Campaign,
+    CampaignError,
+    campaign_summary,
+    cancel_campaign,
+    create_campaign,
+)
 from core.clock import Clock
 from core.db import session_scope
 from core.questionnaires import (
@@ -214,3 +220,19 @@ def read_campaign(campaign_id: int, engine: Annotated[Engine, Depends(get_engine
         if campaign is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign {campaign_id}")
         return campaign_summary(session, campaign)
+
+
+@router.post("/campaigns/{campaign_id}/cancel", tags=["campaigns"])
+def cancel_campaign_route(campaign_id: int, engine: Annotated[Engine, Depends(get_engine)],
+                          clock: Annotated[Clock, Depends(get_clock)]) -> dict[str, Any]:
+    """Stop a campaign: not sent, or not reminded; messages still waiting are held back
+    (``held_back``). Answers already given stay. 409 once its reminder has gone."""
+    with session_scope(engine) as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign {campaign_id}")
+        try:
+            held_back = cancel_campaign(session, campaign, clock())
+        except CampaignError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        return {**campaign_summary(session, campaign), "held_back": held_back}

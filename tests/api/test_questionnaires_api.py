@@ -162,3 +162,9 @@ def test_campaign_routes(client: TestClient) -> None:
     assert client.post("/api/v1/communities/nowhere/campaigns", json={"questionnaire": "mood"},
                        headers=AUTH).status_code == 404
     assert client.get("/api/v1/campaigns/999", headers=AUTH).status_code == 404
+    cancelled = client.post(f"/api/v1/campaigns/{body['id']}/cancel", headers=AUTH)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled" and cancelled.json()["held_back"] == 0
+    assert cancelled.json()["cancelled_at"] == NOW.isoformat()
+    assert client.post("/api/v1/campaigns/999/cancel", headers=AUTH).status_code == 404
+    assert client.post(f"/api/v1/campaigns/{body['id']}/cancel").status_code == 401

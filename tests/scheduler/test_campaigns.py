@@ -123,3 +123,58 @@ def test_quiet_hours_postpone_start_and_reminder(engine: Engine) -> None:
     assert _sent(engine, campaign_id, "reminder") == {}
     assert run_due_campaigns(engine, clock=lambda: datetime(2026, 12, 4, 7, 0, tzinfo=UTC)
                              ).reminded[0][0] == campaign_id
+
+
+def test_a_cancelled_campaign_sends_nothing_more_and_keeps_answers(engine: Engine) -> None:
+    from core.campaigns import CampaignError, cancel_campaign
+    from core.models import OutboxStatus
+
+    def another_campaign() -> int:
+        with session_scope(engine) as session:
+            community = community_by_slug(session, "echappee")
+            assert community is not None
+            campaign = create_campaign(session, community, "mood", NOW)
+            assert campaign.id is not None
+            return campaign.id
+
+    residents = seed_residents(engine, NOW)
+    never_sent = _campaign(engine)
+    started = another_campaign()
+    with session_scope(engine) as session:
+        campaign = session.get(Campaign, never_sent)
+        assert campaign is not None
+        assert cancel_campaign(session, campaign, NOW) == 0
+    report = run_due_campaigns(engine, clock=lambda: NOW)
+    assert report.started == [(started, len(residents))]  # the cancelled one never goes
+    assert _sent(engine, never_sent, "start") == {}
+    assert _say(engine, residents[0], "1", NOW)  # one resident answers the first question
+
+    later = NOW + timedelta(minutes=5)
+    with session_scope(engine) as session:
+        campaign = session.get(Campaign, started)
+        assert campaign is not None
+        # The first questions not dispatched yet are held back (none went out in this test).
+        assert cancel_campaign(session, campaign, later) == len(residents)
+        assert cancel_campaign(session, campaign, later) == 0  # twice is harmless
+        assert campaign_progress(session, started)["sent"] == 0
+        assert campaign_progress(session, started)["started"] == 1  # the answer is kept
+    with Session(engine) as session:
+        rows = session.exec(select(OutboxMessage).where(
+            col(OutboxMessage.dedupe_key).startswith(f"campaign:{started}:start:"))).all()
+    assert {row.status for row in rows} == {OutboxStatus.SUPPRESSED.value}
+    # No reminder, ever.
+    assert run_due_campaigns(engine, clock=lambda: NOW + timedelta(days=3)).reminded == []
+    assert _sent(engine, started, "reminder") == {}
+
+    finished = another_campaign()
+    run_due_campaigns(engine, clock=lambda: NOW)
+    run_due_campaigns(engine, clock=lambda: NOW + timedelta(days=3))
+    with session_scope(engine) as session:
+        campaign = session.get(Campaign, finished)
+        assert campaign is not None and campaign.status == CampaignStatus.DONE.value
+        try:
+            cancel_campaign(session, campaign, NOW + timedelta(days=3))
+        except CampaignError as exc:
+            assert exc.code == "finished"
+        else:
+            raise AssertionError("a finished campaign cannot be cancelled")
