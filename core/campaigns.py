@@ -134,7 +134,7 @@ def cancel_campaign(session: Session, campaign: Campaign, now: datetime) -> int:
     campaign.status = CampaignStatus.CANCELLED.value
     campaign.cancelled_at = now
     session.add(campaign)
-    held = session.execute(
+    held = session.exec(
         update(OutboxMessage)
         .where(col(OutboxMessage.dedupe_key).startswith(f"campaign:{campaign.id}:"),
                col(OutboxMessage.status) == OutboxStatus.PENDING.value)
