@@ -33,8 +33,9 @@ class Settings(BaseSettings):
     conversation_ttl_hours: int = 72
     # How often the scheduler looks for due steps (seconds).
     scheduler_tick_seconds: float = 5.0
-    # The consent text residents agree to; bump it when the wording changes.
-    consent_version: str = "2026-11"
+    # The consent text residents agree to (bot/flows/enrolment.py, consent_parts); bump it
+    # when the wording changes.
+    consent_version: str = "2026-11.2"
 
 
 @lru_cache(maxsize=1)

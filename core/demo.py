@@ -11,6 +11,7 @@ from core.identities import touch_identity
 from core.models import Community, Role
 
 DEMO_SLUG = "demo"
+DEMO_NAME = "Voisins d'Énergie (démo)"
 DEMO_JOIN_CODE = "VOISINS"
 DEMO_HOUSEHOLDS = 12
 
@@ -21,7 +22,7 @@ def seed_demo(session: Session, clock: Clock = utc_now) -> Community:
     if existing is not None:
         return existing
     now = clock()
-    community = create_community(session, DEMO_SLUG, "Voisins d'Énergie (démo)",
+    community = create_community(session, DEMO_SLUG, DEMO_NAME,
                                  join_code=DEMO_JOIN_CODE, clock=clock)
     cabins = [add_cluster(session, community, f"Cabine {letter}", kind="lv_cabin")
               for letter in "AB"]

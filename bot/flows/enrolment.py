@@ -14,9 +14,9 @@ from bot.flows.base import (
     say,
 )
 from bot.flows.language import LANGUAGE_CHOICES
-from bot.flows.menu import menu_message
+from bot.flows.menu import HINT_CHANNELS, menu_message
 from bot.i18n.keywords import fold
-from bot.messages import Choice, IncomingMessage
+from bot.messages import Choice, IncomingMessage, OutgoingMessage
 
 FLOW = "enrolment"
 # After this many unknown household codes we stop asking: the facilitator can link later.
@@ -28,7 +28,8 @@ def introduction(who: Who, intro: str | None = None) -> FlowResult:
         "Hello! I am Voisins, the bot of your energy community. To join, send JOIN "
         "followed by the code your facilitator gave you, for example: JOIN ABC123"
     )
-    if intro:
+    # On SMS the introduction alone is what fits in two segments: no preamble there.
+    if intro and who.channel not in HINT_CHANNELS:
         text = f"{intro}\n{text}"
     return FlowResult(replies=(say(who, text),), state=IDLE)
 
@@ -44,8 +45,10 @@ def begin(code: str, who: Who, directory: Directory) -> FlowResult:
     state = FlowState(flow=FLOW, step="language",
                       data={"community_id": community.id, "code": code,
                             "community_name": community.name})
+    # The welcome alone asks the question: the choices are five languages, each in its own
+    # name, and with Arabic among them this SMS is UCS-2 (67 characters a segment).
     welcome = who.t.gettext("Welcome to {community}!", community=community.name)
-    return _ask_language(who, state, intro=welcome)
+    return _ask_language(who, state, text=welcome)
 
 
 def reprompt(who: Who, state: FlowState) -> FlowResult:
@@ -67,10 +70,8 @@ def step(message: IncomingMessage, who: Who, state: FlowState, directory: Direct
     return introduction(who)
 
 
-def _ask_language(who: Who, state: FlowState, intro: str | None = None) -> FlowResult:
-    text = who.t.gettext("Which language do you prefer?")
-    if intro:
-        text = f"{intro}\n{text}"
+def _ask_language(who: Who, state: FlowState, text: str | None = None) -> FlowResult:
+    text = text or who.t.gettext("Which language do you prefer?")
     return FlowResult(replies=(say(who, text, *LANGUAGE_CHOICES),), state=state)
 
 
@@ -87,17 +88,33 @@ def _yes_no(who: Who) -> tuple[Choice, Choice]:
     return (Choice("yes", who.t.gettext("Yes")), Choice("no", who.t.gettext("No")))
 
 
-def consent_text(who: Who) -> str:
-    return who.t.gettext(
-        "Voisins sends you grid alerts, short questions and your own energy figures. "
-        "We keep your name, language, phone number or chat id and your answers. "
-        "Nobody else sees your own data; group results always cover at least 5 homes. "
-        "You can see or erase your data, or stop, at any time. Do you agree?"
+def consent_parts(who: Who) -> tuple[str, str]:
+    """What residents agree to (``consent_version`` in core/config.py names this wording):
+    what we send and keep, then their rights and the question."""
+    t = who.t
+    return (
+        t.gettext("Voisins sends you grid alerts, short questions and your own energy figures. "
+                  "We keep your name, language, phone number or chat id and your answers; "
+                  "only you see them."),
+        t.gettext("Group results always cover at least 5 homes. You can see or erase your "
+                  "data, or send STOP, at any time. Do you agree?"),
     )
 
 
+def consent_text(who: Who) -> str:
+    return "\n".join(consent_parts(who))
+
+
 def _ask_consent(who: Who, state: FlowState) -> FlowResult:
-    return FlowResult(replies=(say(who, consent_text(who), *_yes_no(who)),), state=state)
+    # All of it does not fit in two SMS segments in Arabic or Spanish, even kept short:
+    # on SMS it goes as two messages, the question (with Yes / No) last.
+    notice, question = consent_parts(who)
+    replies: tuple[OutgoingMessage, ...]
+    if who.channel in HINT_CHANNELS:
+        replies = (say(who, notice), say(who, question, *_yes_no(who)))
+    else:
+        replies = (say(who, f"{notice}\n{question}", *_yes_no(who)),)
+    return FlowResult(replies=replies, state=state)
 
 
 def _on_consent(message: IncomingMessage, who: Who, state: FlowState,
@@ -164,9 +181,10 @@ def _is_skip_word(message: IncomingMessage) -> bool:
 def _welcome(who: Who, state: FlowState, linked: bool, intro: str | None = None) -> FlowResult:
     text = who.t.gettext(
         "You are in! You will get a message before each grid alert. "
-        "Send MENU at any time to see what I can do, or HELP for help."
+        "Send MENU at any time to see what I can do."
     )
     if intro:
         text = f"{intro}\n{text}"
-    return FlowResult(replies=(menu_message(who, intro=text),),
+    # The welcome names MENU itself: no hint after it on SMS.
+    return FlowResult(replies=(menu_message(who, intro=text, hint=False),),
                       state=FlowState(flow="menu", step="choose"))

@@ -26,6 +26,11 @@ def format_local_date(moment: datetime, timezone: str, locale: str) -> str:
     return format_date(local(moment, timezone), "d MMMM y", locale=locale)
 
 
+def format_local_short_date(moment: datetime, timezone: str, locale: str) -> str:
+    """E.g. fr: '22 nov. 2026', en: '22 Nov 2026': a date that fits in an SMS."""
+    return format_date(local(moment, timezone), "d MMM y", locale=locale)
+
+
 def format_local_time(moment: datetime, timezone: str, locale: str) -> str:
     return format_time(local(moment, timezone), "HH:mm", locale=locale)
 

@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.i18n import translator
 from core.db import make_engine, migrate, session_scope
-from core.demo import seed_demo
+from core.demo import DEMO_NAME, seed_demo
 from tests.api.helpers import sms_form, telegram_text
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
@@ -90,6 +90,8 @@ def test_serve_answers_telegram_and_sms_end_to_end(tmp_path: Path,
         _wait(lambda: bool(fake_twilio.bodies_to("+32470123456")))
     finally:
         _stop(process)
-    question = "Which language do you prefer?"
-    assert translator("fr").gettext(question) in fake_twilio.bodies_to("+32470123456")[0]
-    assert translator("nl").gettext(question) in fake_telegram.texts_to(4242)[0]
+    welcome = "Welcome to {community}!"
+    assert translator("fr").gettext(welcome, community=DEMO_NAME) in \
+        fake_twilio.bodies_to("+32470123456")[0]
+    assert translator("nl").gettext(welcome, community=DEMO_NAME) in \
+        fake_telegram.texts_to(4242)[0]

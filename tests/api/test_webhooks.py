@@ -16,7 +16,7 @@ from bot.dispatch import dispatch_due
 from bot.i18n import translator
 from core.config import Settings
 from core.db import session_scope
-from core.demo import seed_demo
+from core.demo import DEMO_NAME, seed_demo
 from core.models import (
     ChannelIdentity,
     Contact,
@@ -91,7 +91,8 @@ def test_enrolment_by_telegram_with_start_code_and_buttons(
     assert deliver(seeded, settings) == 1
     first = fake_telegram.sent[-1]
     assert first.chat_id == CHAT
-    assert translator("nl").gettext("Which language do you prefer?") in (first.text or "")
+    assert translator("nl").gettext("Welcome to {community}!", community=DEMO_NAME) == \
+        first.text
     keyboard = first.reply_markup
     assert keyboard is not None
     keys = [row[0]["callback_data"] for row in keyboard["inline_keyboard"]]
@@ -153,14 +154,17 @@ def test_enrolment_by_sms(client: TestClient, seeded: Engine, fake_telegram: Fak
         assert response.headers["content-type"].startswith("application/xml")
         deliver(seeded, settings)
     bodies = fake_twilio.bodies_to("+32470123456")
-    assert len(bodies) == 4
+    # Language question, consent in two parts, household question, welcome.
+    assert len(bodies) == 5
     assert all(message.from_ == SMS_FROM for message in fake_twilio.sent)
     # The language question is asked in French (the community's language) with numbers.
     assert "3. English" in bodies[0]
     assert bodies[0].endswith(translator("fr").gettext("Reply {numbers} or {last}",
                                                        numbers="1, 2, 3, 4", last=5))
-    assert bodies[1].endswith("Reply 1 or 2")
-    assert "What would you like to do?" in bodies[3]
+    assert bodies[1].startswith("Voisins sends you") and "Reply" not in bodies[1]
+    assert bodies[2].endswith("Do you agree?\n1. Yes\n2. No\nReply 1 or 2")
+    # On SMS the welcome says to send MENU rather than carry the menu.
+    assert bodies[4].startswith("You are in!") and "1. " not in bodies[4]
     with Session(seeded) as session:
         identity = session.exec(select(ChannelIdentity).where(
             ChannelIdentity.channel == "sms")).one()

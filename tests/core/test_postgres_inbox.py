@@ -31,6 +31,8 @@ def test_enrolment_idempotency_and_claims_on_postgres(pg_engine: Engine) -> None
         first = outbox.claim_due(session, T0, limit=2)
     with session_scope(pg_engine) as session:
         second = outbox.claim_due(session, T0, limit=10)
-    assert len(first) == 2 and len(second) == 2
+    # Five replies: the language question, the consent in two SMS, the household question,
+    # the welcome.
+    assert len(first) == 2 and len(second) == 3
     assert not {r.id for r in first} & {r.id for r in second}
     assert all(r.status == OutboxStatus.SENDING.value for r in first + second)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.flows.base import Enrol, LinkHousehold, Who
-from bot.flows.enrolment import consent_text
+from bot.flows.enrolment import consent_parts, consent_text
 from bot.i18n import translator
 from core.config import SUPPORTED_LOCALES
 from tests.bot.flows.conversation import Conversation
@@ -15,18 +15,25 @@ NO = {"fr": "Non", "nl": "nee", "en": "NO", "ar": "لا", "es": "no"}
 LANGUAGE_NUMBER = {code: str(i) for i, code in enumerate(SUPPORTED_LOCALES, start=1)}
 
 
+@pytest.mark.parametrize("channel", ["sms", "telegram"])
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-def test_join_language_consent_household_welcome(locale: str) -> None:
-    chat = Conversation()
+def test_join_language_consent_household_welcome(locale: str, channel: str) -> None:
+    chat = Conversation(who=Who(channel=channel, locale="fr"))
     chat.says("JOIN soleil")
     assert "Les Voisins" in chat.text
     assert chat.choice_keys == list(SUPPORTED_LOCALES)
 
     chat.says(LANGUAGE_NUMBER[locale])
     t = translator(locale)
-    assert chat.last[0].locale == locale
-    assert chat.text == consent_text(Who(channel="sms", locale=locale))
+    assert all(m.locale == locale for m in chat.last)
+    assert chat.text == consent_text(Who(channel=channel, locale=locale))
     assert chat.choice_keys == ["yes", "no"]
+    # On SMS the consent goes in two messages (each within two segments), Yes / No last.
+    notice, question = consent_parts(Who(channel=channel, locale=locale))
+    if channel == "sms":
+        assert [(m.text, len(m.choices)) for m in chat.last] == [(notice, 0), (question, 2)]
+    else:
+        assert [m.text for m in chat.last] == [f"{notice}\n{question}"]
 
     chat.says(YES[locale])
     assert [type(e) for e in chat.effects] == [Enrol]
@@ -36,9 +43,17 @@ def test_join_language_consent_household_welcome(locale: str) -> None:
 
     chat.says("maison01")
     assert isinstance(chat.effects[-1], LinkHousehold)
-    assert t.gettext("What would you like to do?") in chat.text
     assert all(m.locale == locale for m in chat.last)
     assert chat.state.flow == "menu"
+    if channel == "sms":
+        # The welcome says to send MENU; the menu itself is not appended on SMS.
+        assert chat.text == t.gettext(
+            "You are in! You will get a message before each grid alert. "
+            "Send MENU at any time to see what I can do.")
+        assert chat.choice_keys == []
+    else:
+        assert t.gettext("What would you like to do?") in chat.text
+        assert chat.choice_keys == ["consumption", "my_data", "language", "forget_me", "help"]
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)

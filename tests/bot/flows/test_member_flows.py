@@ -16,15 +16,38 @@ LANGUAGE = {"fr": "langue", "nl": "TAAL", "en": "language", "ar": "لغة", "es"
 YES = {"fr": "oui", "nl": "ja", "en": "yes", "ar": "نعم", "es": "si"}
 
 
+MENU_KEYS = ["consumption", "my_data", "language", "forget_me", "help"]
+
+
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_help_and_menu(locale: str) -> None:
-    chat = member(locale)
+    chat = member(locale, channel="telegram")
     chat.says(HELP[locale])
     t = translator(locale)
     assert t.gettext("What would you like to do?") in chat.text
-    assert chat.choice_keys == ["consumption", "my_data", "language", "forget_me", "help"]
+    assert chat.choice_keys == MENU_KEYS
     chat.says("5")
     assert chat.text.startswith(help_text(chat.who))
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_on_sms_an_answer_ends_with_a_hint_not_the_whole_menu(locale: str) -> None:
+    chat = member(locale)
+    t = translator(locale)
+    chat.says(HELP[locale])
+    # The help text names MENU itself.
+    assert chat.text == help_text(chat.who) and chat.choice_keys == []
+    chat.says("menu")
+    assert chat.text == t.gettext("What would you like to do?")
+    assert chat.choice_keys == MENU_KEYS
+    chat.says("4")
+    chat.says("2")
+    assert chat.text == "\n".join([t.gettext("Nothing was erased."),
+                                   t.gettext("Send MENU for options.")])
+    assert chat.choice_keys == [] and chat.state.flow == "menu"
+    # The state is the menu's, as on the other channels: its numbers still work.
+    chat.says("5")
+    assert chat.text == help_text(chat.who)
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
@@ -52,16 +75,26 @@ def test_stop_then_start(locale: str) -> None:
     assert chat.state.flow == "menu"
 
 
+@pytest.mark.parametrize("channel", ["telegram", "sms"])
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-def test_my_data_lists_what_is_stored(locale: str) -> None:
-    chat = member(locale)
+def test_my_data_lists_what_is_stored(locale: str, channel: str) -> None:
+    chat = member(locale, channel=channel)
     chat.says("menu")
     chat.says("2")
     t = translator(locale)
-    assert t.gettext("Here is what Voisins stores about you:") in chat.text
     assert "Nadia" in chat.text and "H01" in chat.text
     # Addresses are masked even to their owner: a screenshot must not leak a number.
     assert "+32470123456" not in chat.text and "3456" in chat.text
+    full = [t.gettext("Here is what Voisins stores about you:"),
+            t.gettext("Community: {community}", community="Les Voisins")]
+    if channel == "sms":
+        # The short list (the full one is on the other channels and in the admin export).
+        assert not any(line in chat.text for line in full)
+        assert chat.text.endswith(t.gettext("Send MENU for options."))
+        assert "…" not in chat.text  # outside GSM-7: it would make the SMS UCS-2
+    else:
+        assert all(line in chat.text for line in full)
+        assert chat.choice_keys == MENU_KEYS
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
@@ -106,9 +139,13 @@ def test_expired_conversation_resumes_politely() -> None:
 
 
 def test_nonsense_when_idle_shows_menu() -> None:
-    chat = member("en")
+    chat = member("en", channel="telegram")
     chat.says("🙂🙂🙂")
     assert chat.text.startswith("Sorry, I didn't understand that.")
+    assert chat.choice_keys == MENU_KEYS
+    on_sms = member("en")
+    on_sms.says("🙂🙂🙂")
+    assert on_sms.text == "Sorry, I didn't understand that.\nSend MENU for options."
 
 
 def test_telegram_command_forms() -> None:
