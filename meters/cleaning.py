@@ -1,4 +1,4 @@
-"""Cleaning meter readings into 15-minute energy, vectorised with numpy.
+"""Cleaning meter readings into 15-minute energy.
 
 A reading is ``(sensor, t, watts)`` where ``watts`` is the average power over the interval
 that ENDS at ``t`` and starts at the sensor's previous reading (the Flukso convention, also
@@ -6,11 +6,12 @@ the cloud API's). Each valid reading therefore covers ``(t - dt, t]``; integrati
 the covered seconds gives energy, and a 15-minute UTC slot's coverage is the fraction of its
 900 seconds covered by valid readings.
 
-The integration does not bin each reading (two scatter-adds per reading because ~1 reading in
-112 straddles a slot boundary). It takes a running sum of energy and of covered seconds, and
-evaluates it at the slot boundaries with one ``searchsorted``: the work per reading is a few
-vector operations, the work per slot a handful. That is what makes millions of 8-second
-readings per second possible on one core.
+The integration is one compiled pass over the rows (``meters/slot_kernel.py``, numba): each
+reading is tested and added to its slot's sums, and only the ~1 reading in 112 that crosses a
+slot boundary, or that is rejected, takes the slow path. Nothing of the size of the input is
+allocated, which is what makes a few hundred million 8-second readings per second possible
+(benchmarks/RESULTS.md). The numpy formulation it replaced (running sums read at the slot
+boundaries) is kept as the test oracle in ``tests/meters/reference_cleaning.py``.
 
 Rules:
 - duplicates (same sensor and time) count once; out-of-order rows are sorted;
@@ -32,6 +33,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from core.metering import MIN_VALID_COVERAGE, SLOT_SECONDS, MeterRole
+from meters import slot_kernel
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -116,21 +118,22 @@ def counter_to_watts(sensor: IntArray, ts: FloatArray, wh: FloatArray, *,
     return watts
 
 
-def _blocks_and_steps(sensor: IntArray, ts: FloatArray
-                      ) -> tuple[npt.NDArray[np.bool_], FloatArray, int]:
-    """First-of-block flags, time steps, and how many rows break (sensor, time) order."""
-    n = sensor.size
-    starts = np.empty(n, dtype=bool)
+def _out_of_order(sensor: IntArray, ts: FloatArray) -> int:
+    """How many rows break (sensor, time) order (only counted when the kernel found one)."""
+    starts = np.empty(sensor.size, dtype=bool)
     starts[0] = True
     np.not_equal(sensor[1:], sensor[:-1], out=starts[1:])
-    dt = np.empty(n)
-    dt[0] = 0.0
-    np.subtract(ts[1:], ts[:-1], out=dt[1:])
-    backwards = int(np.count_nonzero((dt < 0) & ~starts))
-    # Sensors out of order show up as block codes that do not strictly increase.
+    backwards = int(np.count_nonzero((np.diff(ts) < 0) & ~starts[1:]))
     codes = sensor[starts]
-    backwards += int(np.count_nonzero(codes[1:] <= codes[:-1]))
-    return starts, dt, backwards
+    return backwards + int(np.count_nonzero(codes[1:] <= codes[:-1]))
+
+
+def _nominal_interval(sensor: IntArray, ts: FloatArray) -> float:
+    """The sensor period (8 s for a Flukso, 60 s for minute data), from a sample."""
+    head_sensor, head_ts = sensor[:2001], ts[:2001]
+    steps = np.diff(head_ts)[head_sensor[1:] == head_sensor[:-1]]
+    steps = steps[steps > 0]
+    return float(np.median(steps)) if steps.size else 8.0
 
 
 def clean_to_slots(sensor: npt.ArrayLike, ts: npt.ArrayLike, watts: npt.ArrayLike, *,
@@ -149,153 +152,54 @@ def clean_to_slots(sensor: npt.ArrayLike, ts: npt.ArrayLike, watts: npt.ArrayLik
     below ``-NEGATIVE_NOISE_WATTS`` after the sign is rejected, one between that and zero is
     clamp noise and counts as zero. Slots keep the measured sign.
     """
-    sensor_a = np.asarray(sensor, dtype=np.int64)
-    ts_a = np.asarray(ts, dtype=np.float64)
-    w = np.asarray(watts, dtype=np.float64)
+    sensor_a = np.ascontiguousarray(sensor, dtype=np.int64)
+    ts_a = np.ascontiguousarray(ts, dtype=np.float64)
+    w = np.ascontiguousarray(watts, dtype=np.float64)
     n = int(ts_a.size)
     if n == 0:
         empty = SensorSlots(*(np.empty(0, np.int64),) * 2, *(np.empty(0),) * 4)
         return empty, CleaningStats(0, 0, 0, 0, 0, 0)
-    # "starts" marks the first reading of each sensor's block, dt the step from the previous.
-    starts, dt, out_of_order = _blocks_and_steps(sensor_a, ts_a)
+    # A sensor beyond the tables (or with no tables) reads as sign +1, negatives allowed.
+    forbid_table = (np.zeros(0, dtype=bool) if non_negative is None
+                    else np.ascontiguousarray(non_negative, dtype=bool))
+    sign_table = (np.ones(0) if sign is None or non_negative is None
+                  else np.ascontiguousarray(sign, dtype=np.float64))
     order: IntArray | None = None
-    if out_of_order:
+    out_of_order = 0
+    while True:
+        tables = slot_kernel.Tables(
+            sign=sign_table, forbid=forbid_table, max_abs=max_abs_watts,
+            noise_watts=NEGATIVE_NOISE_WATTS, max_interval=max_interval_s,
+            nominal=min(nominal_interval_s or _nominal_interval(sensor_a, ts_a),
+                        max_interval_s))
+        # The kernel only writes the reasons of rejected rows: the rest stay 0.
+        reasons = np.zeros(n if explain else 1, dtype=np.int8)
+        result = slot_kernel.integrate_rows(sensor_a, ts_a, w, tables, explain, reasons)
+        counts = result.counts
+        if not counts[slot_kernel.COUNT_UNSORTED]:
+            break
         # Stable lexsort: among equal (sensor, t) the first row received stays first.
+        out_of_order = _out_of_order(sensor_a, ts_a)
         order = np.lexsort((ts_a, sensor_a))
         sensor_a, ts_a, w = sensor_a[order], ts_a[order], w[order]
-        starts, dt, _ = _blocks_and_steps(sensor_a, ts_a)
-    if nominal_interval_s is None:
-        # A sample is enough to find the sensor period (8 s for a Flukso, 60 s for minute data).
-        sample = dt[1:min(n, 2001)][~starts[1:min(n, 2001)]]
-        sample = sample[sample > 0]
-        nominal_interval_s = float(np.median(sample)) if sample.size else 8.0
-    nominal = min(nominal_interval_s, max_interval_s)
-    duplicate = (dt == 0) & ~starts
-    any_duplicate = bool(duplicate.any())
-    dt[starts | (dt > max_interval_s)] = nominal
-
-    # Each rejected row gets one reason, in this order: duplicate, no value, too large, negative.
-    # (The masks are combined with as few passes as possible: this is the hot loop.)
-    is_nan = np.isnan(w)
-    valid = np.abs(w) <= max_abs_watts  # False for NaN too
-    too_large = ~valid & ~is_nan
-    negative = np.zeros(n, dtype=bool)
-    if non_negative is not None:
-        sign_table = (np.ones(int(sensor_a.max()) + 1) if sign is None
-                      else np.asarray(sign, dtype=np.float64))
-        forbid_table = np.asarray(non_negative, dtype=bool)
-        codes_seen = np.unique(sensor_a[starts])
-        if np.all(sign_table[codes_seen] == sign_table[codes_seen[0]]) and np.all(
-                forbid_table[codes_seen] == forbid_table[codes_seen[0]]):
-            # One sign and one rule for every sensor here (the usual case): no gathers.
-            uniform_sign = float(sign_table[codes_seen[0]])
-            forbid: npt.NDArray[np.bool_] | bool = bool(forbid_table[codes_seen[0]])
-            signed = w * uniform_sign if uniform_sign != 1.0 else w
-        else:
-            forbid = forbid_table[sensor_a]
-            signed = w * sign_table[sensor_a]
-        if forbid is not False:
-            negative = (signed < -NEGATIVE_NOISE_WATTS) & forbid
-            # Clamp noise just below zero on a consumption clamp reads as nothing.
-            noise = (signed < 0) & ~negative & forbid
-            if noise.any():
-                w = np.where(noise, 0.0, w)
-            valid &= ~negative
-            negative &= ~too_large
-    if any_duplicate:
-        too_large &= ~duplicate
-        negative &= ~duplicate
-    not_a_number = is_nan & ~duplicate if any_duplicate else is_nan
-    covered = dt * valid
-    w_valid = np.where(valid, w, 0.0)
-    energy_ws = w_valid * covered
-
-    # Running sums; E(B) = energy of readings ending at or before the boundary B plus the
-    # part of the next reading that lies before B.
-    cum_e = np.empty(n + 1)
-    cum_e[0] = 0.0
-    np.cumsum(energy_ws, out=cum_e[1:])
-    cum_c = np.empty(n + 1)
-    cum_c[0] = 0.0
-    np.cumsum(covered, out=cum_c[1:])
-
-    block_first = np.flatnonzero(starts)
-    block_last = np.concatenate((block_first[1:], [n])) - 1
-    codes = sensor_a[block_first]
-    first_slot = np.floor((ts_a[block_first] - covered[block_first]) / SLOT_SECONDS)
-    # A reading exactly on a boundary belongs to the slot before it.
-    last_slot = np.ceil(ts_a[block_last] / SLOT_SECONDS) - 1
-    first_slot = np.minimum(first_slot, last_slot).astype(np.int64)
-    last_slot = last_slot.astype(np.int64)
-    slots_per_block = last_slot - first_slot + 1
-    # Boundaries per block: first_slot .. last_slot + 1 (one more boundary than slots).
-    bounds_per_block = slots_per_block + 1
-    block_of_bound = np.repeat(np.arange(codes.size), bounds_per_block)
-    offset = np.arange(block_of_bound.size) - np.repeat(
-        np.cumsum(bounds_per_block) - bounds_per_block, bounds_per_block)
-    bound_slot = first_slot[block_of_bound] + offset
-    bound_t = bound_slot.astype(np.float64) * SLOT_SECONDS
-
-    # Index of the first reading of the block with t > B: one searchsorted per sensor block
-    # (blocks are few; a global search would need an extra n-sized key array).
-    j = np.empty(bound_t.size, dtype=np.int64)
-    bound_ends = np.cumsum(bounds_per_block)
-    for b in range(codes.size):
-        lo_b, hi_b = bound_ends[b] - bounds_per_block[b], bound_ends[b]
-        first_b, last_b = block_first[b], block_last[b] + 1
-        j[lo_b:hi_b] = first_b + np.searchsorted(ts_a[first_b:last_b], bound_t[lo_b:hi_b],
-                                                 side="right")
-    j = np.minimum(j, block_last[block_of_bound] + 1)
-    inside = j <= block_last[block_of_bound]
-    j_safe = np.minimum(j, n - 1)
-    start_of_j = ts_a[j_safe] - covered[j_safe]
-    before_b = np.where(inside, np.clip(bound_t - start_of_j, 0.0, covered[j_safe]), 0.0)
-    w_j = w_valid[j_safe]
-    e_at = cum_e[j] + w_j * before_b
-    c_at = cum_c[j] + before_b
-
-    # Slots are the gaps between consecutive boundaries of the same block.
-    is_slot = np.ones(bound_t.size, dtype=bool)
-    is_slot[np.cumsum(bounds_per_block) - 1] = False
-    lo = np.flatnonzero(is_slot)
-    hi = lo + 1
-    wh = (e_at[hi] - e_at[lo]) / 3600.0
-    covered_s = c_at[hi] - c_at[lo]
-    # Covered span: from the start of the first reading reaching into the slot to the end of
-    # the last one; only used to tell apart re-imports from successive chunks.
-    first_s = np.clip(np.where(inside[lo], start_of_j[lo], np.inf) - bound_t[lo], 0.0,
-                      SLOT_SECONDS)
-    last_reading = np.maximum(j[hi] - 1, 0)
-    last_s = np.where(before_b[hi] > 0, SLOT_SECONDS,
-                      np.clip(ts_a[last_reading] - bound_t[lo], 0.0, SLOT_SECONDS))
-    keep = covered_s > 1e-9
-    slots = SensorSlots(
-        sensor=codes[block_of_bound[lo]][keep],
-        slot=bound_slot[lo][keep],
-        wh=wh[keep],
-        covered_s=np.minimum(covered_s[keep], SLOT_SECONDS),
-        first_s=first_s[keep],
-        last_s=np.maximum(last_s[keep], first_s[keep]),
-    )
-    reasons: npt.NDArray[np.int8] | None = None
+    # Copies: the kernel's columns are views into arrays sized for the worst case.
+    code, slot, wh, covered_s, first_s, last_s = result.columns
+    sensor_slots = SensorSlots(code.copy(), slot.copy(), wh.copy(), covered_s.copy(),
+                               first_s.copy(), last_s.copy())
+    by_row: npt.NDArray[np.int8] | None = None
     if explain:
-        sorted_reasons = np.zeros(n, dtype=np.int8)
-        sorted_reasons[negative] = REASON_NEGATIVE
-        sorted_reasons[too_large] = REASON_TOO_LARGE
-        sorted_reasons[not_a_number] = REASON_NOT_A_NUMBER
-        sorted_reasons[duplicate] = REASON_DUPLICATE
-        if order is None:
-            reasons = sorted_reasons
-        else:
-            reasons = np.empty(n, dtype=np.int8)
-            reasons[order] = sorted_reasons
-    stats = CleaningStats(readings=n, duplicates=int(np.count_nonzero(duplicate)),
+        by_row = reasons
+        if order is not None:
+            by_row = np.empty(n, dtype=np.int8)
+            by_row[order] = reasons
+    stats = CleaningStats(readings=n,
+                          duplicates=int(counts[slot_kernel.COUNT_DUPLICATES]),
                           out_of_order=out_of_order,
-                          not_a_number=int(np.count_nonzero(not_a_number)),
-                          too_large=int(np.count_nonzero(too_large)),
-                          negative=int(np.count_nonzero(negative)),
-                          reasons=reasons)
-    return slots, stats
+                          not_a_number=int(counts[slot_kernel.COUNT_NOT_A_NUMBER]),
+                          too_large=int(counts[slot_kernel.COUNT_TOO_LARGE]),
+                          negative=int(counts[slot_kernel.COUNT_NEGATIVE]),
+                          reasons=by_row)
+    return sensor_slots, stats
 
 
 # ---------------------------------------------------------------------------------------------
