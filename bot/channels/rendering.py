@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.channels.sms_segments import sms_parts
 from bot.i18n import translator
 from bot.messages import Choice
 
@@ -65,3 +66,8 @@ def numbered_text(text: str, choices: Sequence[Choice], locale: str) -> str:
 def render_numbered(payload: Mapping[str, Any]) -> str:
     return numbered_text(str(payload.get("text", "")), choices_of(payload),
                          str(payload.get("locale") or "fr"))
+
+
+def render_sms(payload: Mapping[str, Any]) -> list[str]:
+    """The SMS that carry a payload, each within two segments (``sms_parts``)."""
+    return sms_parts(render_numbered(payload))

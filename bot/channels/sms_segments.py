@@ -7,6 +7,7 @@ within two segments in every language, so tests count them here.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 # GSM 03.38 basic character set (the escape character itself left out).
@@ -52,3 +53,86 @@ def _pack(sizes: list[int], single: int, part: int) -> int:
             used = 0
         used += size
     return segments
+
+
+# The most an SMS we send may cost; a longer text goes as several SMS (see ``sms_parts``).
+MAX_SEGMENTS = 2
+
+# Typography with a plain GSM-7 stand-in (bidi isolates only frame numbers: dropped).
+_GSM7_STAND_INS = {
+    "\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u00b7": "-", "\u00a0": " ",
+    "\u202f": " ", "\u2066": "", "\u2067": "", "\u2068": "", "\u2069": "", "\u00e7": "c",
+}
+
+
+def fits(text: str, segments: int = MAX_SEGMENTS) -> bool:
+    return count_segments(text).segments <= segments
+
+
+def to_gsm7(text: str) -> str | None:
+    """The text in GSM-7 with accents dropped where GSM-7 has no such letter ("ê" -> "e",
+    "á" -> "a"; "é", "è", "à", "ñ" stay), or None when a character has no stand-in (Arabic).
+
+    A UCS-2 text holds 67 characters a segment, a GSM-7 one 153: for a long French or Spanish
+    text, a few missing accents are the difference between two SMS segments and five.
+    """
+    out: list[str] = []
+    for char in text:
+        if char in GSM7_BASIC or char in GSM7_EXTENSION:
+            out.append(char)
+            continue
+        stand_in = _GSM7_STAND_INS.get(char)
+        if stand_in is None:
+            base = unicodedata.normalize("NFD", char)[0]
+            if base == char or base not in GSM7_BASIC:
+                return None
+            stand_in = base
+        out.append(stand_in)
+    return "".join(out)
+
+
+def sms_parts(text: str) -> list[str]:
+    """The SMS that carry ``text``, each within ``MAX_SEGMENTS``.
+
+    The text as written when it fits; else without the accents GSM-7 lacks, when that fits;
+    else cut between lines into as few SMS as needed (a line too long for one SMS, which no
+    template has, is cut between words).
+    """
+    if fits(text):
+        return [text]
+    plain = to_gsm7(text)
+    if plain is not None:
+        if fits(plain):
+            return [plain]
+        text = plain
+    parts: list[str] = []
+    current = ""
+    for line in _pieces(text):
+        joined = f"{current}\n{line}" if current else line
+        if fits(joined):
+            current = joined
+            continue
+        if current:
+            parts.append(current)
+        current = line
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _pieces(text: str) -> list[str]:
+    """Lines, with any line too long for one SMS cut between words."""
+    pieces: list[str] = []
+    for line in text.split("\n"):
+        while not fits(line):
+            low, high = 1, len(line)  # the longest prefix that fits: line[:low]
+            while low < high:
+                middle = (low + high + 1) // 2
+                low, high = (middle, high) if fits(line[:middle]) else (low, middle - 1)
+            space = line.rfind(" ", 0, low + 1)
+            cut = space if space > 0 else low
+            pieces.append(line[:cut].rstrip())
+            line = line[cut:].lstrip()
+        pieces.append(line)
+    return pieces

@@ -6,7 +6,7 @@ from typing import Any
 
 from twilio.rest import Client
 
-from bot.channels.rendering import render_numbered
+from bot.channels.rendering import render_sms
 from bot.channels.twilio_common import create_message, status_callback_url
 from core.config import Settings
 from core.media import media_path
@@ -32,8 +32,14 @@ class TwilioSmsSender:
         self.status_callback = status_callback_url(settings)
 
     def send(self, row: OutboxMessage, identity: ChannelIdentity) -> str | None:
+        # A text over two segments goes as several SMS (each within two); the image, the
+        # delivery callback and the id we keep go with the last.
+        *first_parts, last_part = render_sms(row.payload)
+        for part in first_parts:
+            create_message(self.client, {"to": identity.address, "from_": self.from_,
+                                         "body": part})
         fields: dict[str, Any] = {"to": identity.address, "from_": self.from_,
-                                  "body": render_numbered(row.payload)}
+                                  "body": last_part}
         urls = media_urls(row.payload, self.public_url)
         if urls:
             fields["media_url"] = urls

@@ -12,7 +12,9 @@ from sqlmodel import Session, select
 
 from bot.channels import telegram
 from bot.channels.delivery import apply_delivery_status
+from bot.channels.rendering import render_sms
 from bot.channels.senders import build_senders
+from bot.channels.sms_segments import count_segments
 from bot.channels.twilio_common import incoming_from_form
 from bot.channels.twilio_whatsapp import WhatsAppTemplates
 from bot.dispatch import PermanentSendError, dispatch_due
@@ -131,6 +133,24 @@ def test_mms_and_whatsapp_images_are_public_media_urls(engine: Engine,
                  clock=lambda: T0)
     assert fake_twilio.sent[0].media_urls == [f"{PUBLIC_URL}/media/tok123.png"]
     assert fake_twilio.sent[0].status_callback == f"{PUBLIC_URL}/webhooks/twilio/status"
+
+
+def test_a_long_sms_goes_as_several_each_within_two_segments_image_on_the_last(
+        engine: Engine, fake_twilio: FakeTwilio) -> None:
+    options = [{"key": f"q:{n}", "label": f"خيار طويل بعض الشيء رقم {n}"} for n in range(1, 9)]
+    one_row(engine, "sms", ADDRESS, {"text": "ماذا فعلت؟", "choices": options,
+                                     "image_token": "tok123"})
+    dispatch_due(engine, build_senders(engine, settings_for(twilio=fake_twilio)),
+                 clock=lambda: T0)
+    *first_parts, last = fake_twilio.sent
+    assert len(fake_twilio.sent) > 1
+    assert [m.body for m in fake_twilio.sent] == render_sms(rows(engine)[0].payload)
+    assert all(count_segments(m.body or "").segments <= 2 for m in fake_twilio.sent)
+    first = first_parts[0]
+    assert (first.media_urls, last.media_urls) == ([], [f"{PUBLIC_URL}/media/tok123.png"])
+    assert all(m.status_callback is None and not m.media_urls for m in first_parts)
+    assert last.status_callback is not None
+    assert rows(engine)[0].provider_id == last.sid
 
 
 def test_whatsapp_outside_window_uses_the_template_for_kind_and_locale(

@@ -1,0 +1,131 @@
+"""What goes out by SMS: every SMS within two segments, and a message in at most two SMS."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.channels.rendering import render_sms
+from bot.channels.sms_segments import count_segments, fits, is_gsm7, sms_parts, to_gsm7
+from bot.flows.base import ChannelView, StoredFacts, Who
+from bot.flows.questionnaire import _question_message
+from bot.messages import OutgoingMessage
+from core.config import SUPPORTED_LOCALES
+from core.questionnaires import content_files, load_yaml
+from tests.bot.flows.conversation import Conversation, member
+from tests.fakes.directory import DEMO, MemoryDirectory
+
+T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+# The longest names we expect: a community named in full, a contact's full name.
+LONG_COMMUNITY = "Communauté d'énergie des Tilleuls — Bloc C"
+LONG_NAME = "Marie-Françoise Vandenbroucke"
+
+
+def _sms(messages: tuple[OutgoingMessage, ...]) -> list[list[str]]:
+    return [render_sms(message.to_payload()) for message in messages]
+
+
+def _assert_within_budget(sent: list[list[str]], most_sms: int = 2) -> None:
+    for parts in sent:
+        assert len(parts) <= most_sms, parts
+        for part in parts:
+            assert count_segments(part).segments <= 2, (count_segments(part), part)
+
+
+# -- folding and cutting -------------------------------------------------------------------
+
+def test_accents_are_kept_when_the_text_fits() -> None:
+    assert sms_parts("Êtes-vous prêt·e ?") == ["Êtes-vous prêt·e ?"]
+
+
+def test_accents_gsm7_lacks_are_dropped_only_to_save_segments() -> None:
+    text = "Mieux connaître mes voisins, ¿cómo está? " * 4
+    (sent,) = sms_parts(text)
+    assert is_gsm7(sent) and "connaitre" in sent and "¿como esta?" in sent
+    assert count_segments(text).segments == 3 and count_segments(sent).segments == 2
+
+
+def test_gsm7_keeps_its_own_accents_and_replaces_typography() -> None:
+    assert to_gsm7("é è à ù ñ ü Ç « l’été… »") == "é è à ù ñ ü Ç \" l'été... \""
+    assert to_gsm7("مرحبا") is None
+
+
+def test_a_long_arabic_text_is_cut_between_lines() -> None:
+    lines = [f"{n}. خيار طويل بعض الشيء رقم {n}" for n in range(1, 9)]
+    parts = sms_parts("\n".join(lines))
+    assert len(parts) == 2 and all(fits(part) for part in parts)
+    assert "\n".join(parts).split("\n") == lines
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab cé\nêشم€"), max_size=900))
+def test_any_text_goes_whole_in_sms_within_two_segments(text: str) -> None:
+    parts = sms_parts(text)
+    assert all(count_segments(part).segments <= 2 for part in parts)
+    plain = to_gsm7(text)
+    words = (plain if plain is not None and not fits(text) else text).split()
+    assert " ".join(parts).split() == words
+
+
+# -- every template that goes by SMS -------------------------------------------------------
+
+def _questions() -> list[tuple[str, str, str]]:
+    return [(path.stem, question.id, locale) for path in content_files()
+            for question in load_yaml(path).questions for locale in SUPPORTED_LOCALES]
+
+
+@pytest.mark.parametrize(("questionnaire", "question_id", "locale"), _questions())
+def test_every_survey_question_goes_in_at_most_two_sms(questionnaire: str, question_id: str,
+                                                       locale: str) -> None:
+    (path,) = [p for p in content_files() if p.stem == questionnaire]
+    definition = load_yaml(path)
+    (question,) = [q for q in definition.questions if q.id == question_id]
+    total = len(definition.questions)
+    message = _question_message(Who(channel="sms", locale=locale, contact_id=7), question,
+                                total, total)
+    sent = _sms((message,))
+    _assert_within_budget(sent)
+    if locale != "ar":  # Latin scripts fit in one SMS (without a few accents if need be)
+        assert len(sent[0]) == 1, sent
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_the_facilitator_menu_and_its_screens(locale: str) -> None:
+    chat = member(locale)
+    chat.who = replace(chat.who, role="facilitator")
+    sent = _sms(chat.says("menu"))
+    for number in range(1, len(chat.choice_keys) + 1):
+        chat.says("menu")
+        sent += _sms(chat.says(str(number), at=T0))
+    _assert_within_budget(sent)
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_my_data_with_a_long_name_and_two_channels(locale: str) -> None:
+    directory = MemoryDirectory()
+    directory.facts[7] = StoredFacts(
+        name=LONG_NAME, locale=locale, role="resident", community_name=LONG_COMMUNITY,
+        household_ref="BLOC-C-APPT-12", consented_at=T0, consent_version="2026-11.2",
+        channels=(ChannelView("sms", "+32470123456"), ChannelView("whatsapp", "+32470123456")),
+        messages_sent=1234)
+    chat = member(locale)
+    chat.directory = directory
+    chat.who = replace(chat.who, name=LONG_NAME, community=replace(DEMO, name=LONG_COMMUNITY))
+    chat.says("menu")
+    (my_data,) = [n for n, key in enumerate(chat.choice_keys, start=1) if key == "my_data"]
+    _assert_within_budget(_sms(chat.says(str(my_data))))
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_joining_a_community_with_a_long_name(locale: str) -> None:
+    community = replace(DEMO, name=LONG_COMMUNITY, default_locale=locale)
+    chat = Conversation(who=Who(channel="sms", locale=locale),
+                        directory=MemoryDirectory(communities={"SOLEIL": community}))
+    sent = _sms(chat.says("hello")) + _sms(chat.says("JOIN SOLEIL"))
+    sent += _sms(chat.says(str(SUPPORTED_LOCALES.index(locale) + 1)))
+    sent += _sms(chat.says("yes"))
+    _assert_within_budget(sent)
