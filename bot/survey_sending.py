@@ -55,6 +55,15 @@ def survey_message(session: Session, questionnaire_id: int, community: Community
                            awaits_for=SURVEY_STATE_TTL)
 
 
+def campaign_intro(t: Translator, title: str, reminder: bool) -> str:
+    """The line before a campaign's first question (or, in the reminder, the next one)."""
+    if reminder:
+        return t.gettext("Voisins: the survey \u201c{title}\u201d is still waiting for "
+                         "your answers. Thank you!", title=title)
+    return t.gettext("Voisins: your energy community asks a few questions: "
+                     "\u201c{title}\u201d.", title=title)
+
+
 def campaign_message(session: Session, campaign: Campaign, community: Community,
                      contact: Contact, reminder: bool, now: datetime
                      ) -> RenderedMessage | None:
@@ -65,12 +74,7 @@ def campaign_message(session: Session, campaign: Campaign, community: Community,
         return None
 
     def intro(t: Translator) -> str:
-        title = localized(row.title, t.locale) if row.title else ""
-        if reminder:
-            return t.gettext("Voisins: the survey \u201c{title}\u201d is still waiting for "
-                             "your answers. Thank you!", title=title)
-        return t.gettext("Voisins: your energy community asks a few questions: "
-                         "\u201c{title}\u201d.", title=title)
+        return campaign_intro(t, localized(row.title, t.locale) if row.title else "", reminder)
 
     kind = "campaign_reminder" if reminder else "campaign_start"
     return survey_message(session, campaign.questionnaire_id, community, contact,

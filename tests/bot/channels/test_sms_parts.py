@@ -129,3 +129,27 @@ def test_joining_a_community_with_a_long_name(locale: str) -> None:
     sent += _sms(chat.says(str(SUPPORTED_LOCALES.index(locale) + 1)))
     sent += _sms(chat.says("yes"))
     _assert_within_budget(sent)
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_the_questionnaire_openings_fit_in_one_sms(locale: str) -> None:
+    # After every alert, and for every survey sent: the intro with the first question, one
+    # SMS in every language (those the reminder resumes at may take two, as above).
+    from bot.flows.alert import _survey_intro
+    from bot.survey_sending import campaign_intro
+    from core.alerts import AlertStage
+    from core.questionnaires import localized
+
+    who = Who(channel="sms", locale=locale, contact_id=7)
+    for path in content_files():
+        definition = load_yaml(path)
+        first = definition.questions[0]
+        intros = [localized(definition.intro, locale)] if definition.intro else []
+        title = localized(definition.title, locale) if definition.title else ""
+        intros += [campaign_intro(who.t, title, reminder) for reminder in (False, True)]
+        if path.stem == "post_alert":
+            intros += [_survey_intro(who.t, stage)
+                       for stage in (AlertStage.END, AlertStage.REMINDER)]
+        for intro in intros:
+            message = _question_message(who, first, 1, len(definition.questions), intro=intro)
+            _assert_within_budget(_sms((message,)), most_sms=1)
