@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCALES := bot/i18n/locales
 
 .PHONY: demo test lint install translations db clean catalogs
 
@@ -15,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile -d locales -D messages --statistics
+	$(BIN)/pybabel compile -d $(LOCALES) -D messages --statistics
 
 db: translations
 	$(BIN)/voisins db upgrade
@@ -32,12 +33,12 @@ test: translations lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) voisins.db voisins.db-* locales/*/LC_MESSAGES/*.mo
+	rm -rf $(VENV) voisins.db voisins.db-* $(LOCALES)/*/LC_MESSAGES/*.mo
 
 # After changing user-facing strings: extract them and update every catalog.
 catalogs: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k gettext -k ngettext:1,2 --no-location --sort-output \
-	  --project=voisins --version=0.1 -o locales/messages.pot .
-	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching \
+	  --project=voisins --version=0.1 -o $(LOCALES)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages --no-fuzzy-matching \
 	  --ignore-obsolete
 	$(BIN)/python -m bot.i18n.catalogs

@@ -12,10 +12,10 @@ from sqlalchemy.engine import Engine
 
 from api.app import create_app
 from bot.channels.senders import build_senders
-from bot.dispatch import RateLimiter, dispatch_forever
 from bot.flows.alert import AlertMessages, post_alert_respondents
 from bot.flows.meter_digest import MeterDigestMessages
 from bot.flows.results import AlertResultMessages
+from bot.outbound.dispatch import RateLimiter, dispatch_forever
 from core.clock import utc_now
 from core.config import Settings, get_settings
 from core.db import make_engine, migrate, session_scope

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.channels.telegram import TelegramSender
-from bot.dispatch import RateLimiter, dispatch_due
+from bot.outbound.dispatch import RateLimiter, dispatch_due
 from core.db import make_engine, migrate
 from core.models import ChannelIdentity, OutboxMessage, OutboxStatus
 from tests.fakes.telegram_api import FakeTelegram

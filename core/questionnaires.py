@@ -33,7 +33,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from core.clock import as_utc
 from core.config import SUPPORTED_LOCALES
 
-CONTENT_DIR = Path(__file__).resolve().parent.parent / "content" / "questionnaires"
+CONTENT_DIR = Path(__file__).resolve().parent / "content" / "questionnaires"
 DEFAULT_TTL = timedelta(hours=72)
 MAX_TEXT_ANSWER = 1000
 # Telegram's callback_data is at most 64 bytes: "q:<id>:<code>" must fit.

@@ -52,7 +52,7 @@ def run_due_campaigns(engine: Engine, clock: Clock = utc_now,
     """Send due campaigns' first question and due reminders (one campaign per transaction)."""
     if sender is None:
         # The bot writes the texts; imported here because ``bot`` imports ``scheduler``.
-        from bot.survey_sending import campaign_message
+        from bot.rendering.survey_invitations import campaign_message
         sender = campaign_message
     report = CampaignReport()
     while len(report.started) + len(report.reminded) + len(report.postponed) < limit:

@@ -16,7 +16,7 @@ from api.deps import get_clock, get_engine, get_settings
 from bot.channels import telegram
 from bot.channels.delivery import apply_delivery_status
 from bot.channels.twilio_common import incoming_from_form
-from bot.inbox import handle_incoming
+from bot.conversation.inbox import handle_incoming
 from core.clock import Clock
 from core.config import Settings
 from core.db import session_scope

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot.dispatch import dispatch_due
-from bot.inbox import handle_incoming
-from bot.messages import IncomingMessage
+from bot.conversation.inbox import handle_incoming
+from bot.outbound.dispatch import dispatch_due
 from core.clock import Clock, utc_now
+from core.messages import IncomingMessage
 from core.models import ChannelIdentity, ChannelKind, OutboxMessage
 
 CHANNEL = ChannelKind.CONSOLE.value

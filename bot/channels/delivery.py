@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from bot.channels.twilio_common import INVALID_TO, OUTSIDE_WINDOW, UNSUBSCRIBED
-from bot.dispatch import reroute
+from bot.outbound.dispatch import reroute
 from core import contacts
 from core.models import ChannelIdentity, ChannelKind, Contact, OutboxMessage, OutboxStatus
 

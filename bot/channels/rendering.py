@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.channels.sms_segments import sms_parts
 from bot.i18n import translator
-from bot.messages import Choice
+from core.messages import Choice
 
 # Telegram refuses callback_data longer than this (in bytes, not characters).
 CALLBACK_DATA_MAX_BYTES = 64

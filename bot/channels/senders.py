@@ -8,7 +8,7 @@ from bot.channels.telegram import TelegramSender
 from bot.channels.twilio_common import twilio_client
 from bot.channels.twilio_sms import TwilioSmsSender
 from bot.channels.twilio_whatsapp import TwilioWhatsAppSender
-from bot.dispatch import Sender
+from bot.outbound.dispatch import Sender
 from core.clock import Clock, utc_now
 from core.config import Settings
 from core.models import ChannelKind

@@ -23,13 +23,13 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.channels.rendering import choices_of, telegram_keyboard
 from bot.channels.telegram_groups import handle_group_update, is_group_update
-from bot.dispatch import PermanentSendError, TransientSendError
-from bot.inbox import handle_incoming
-from bot.messages import IncomingMessage
+from bot.conversation.inbox import handle_incoming
+from bot.outbound.dispatch import PermanentSendError, TransientSendError
 from core.clock import Clock, utc_now
 from core.config import Settings
 from core.db import session_scope
 from core.media import load_png
+from core.messages import IncomingMessage
 from core.models import ChannelIdentity, ChannelKind, OutboxMessage
 
 CHANNEL = ChannelKind.TELEGRAM.value

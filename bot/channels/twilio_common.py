@@ -11,9 +11,9 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from bot.dispatch import PermanentSendError, RerouteSendError, TransientSendError
-from bot.messages import IncomingMessage
+from bot.outbound.dispatch import PermanentSendError, RerouteSendError, TransientSendError
 from core.config import Settings
+from core.messages import IncomingMessage
 from core.models import ChannelKind
 from core.phone import InvalidPhoneNumber, normalise_phone
 

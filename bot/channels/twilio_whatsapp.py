@@ -24,7 +24,7 @@ from bot.channels.twilio_common import (
     status_callback_url,
 )
 from bot.channels.twilio_sms import media_urls
-from bot.dispatch import RerouteSendError
+from bot.outbound.dispatch import RerouteSendError
 from core.clock import Clock, as_utc, utc_now
 from core.config import Settings
 from core.models import ChannelIdentity, ChannelKind, OutboxMessage

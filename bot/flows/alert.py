@@ -12,15 +12,15 @@ from babel.units import format_unit
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.choices import match_choice
+from bot.conversation.choices import match_choice
 from bot.flows.base import FlowResult, FlowState, RecordAlertIntent, Who, say
 from bot.flows.menu import menu_message
 from bot.i18n import Translator, choose_locale, translator
 from bot.i18n.formatting import local
-from bot.messages import Choice, IncomingMessage
-from bot.survey_sending import survey_message
+from bot.rendering.survey_invitations import survey_message
 from core.alerts import Alert, AlertIntent, AlertStage
 from core.clock import as_utc
+from core.messages import Choice, IncomingMessage
 from core.models import Community, Contact
 from core.questionnaires import (
     Questionnaire,

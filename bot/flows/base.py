@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.i18n import Translator, translator
-from bot.messages import Choice, OutgoingMessage
+from core.messages import Choice, OutgoingMessage
 from core.questionnaires import Definition, QuestionnaireEffect
 
 

@@ -1,16 +1,16 @@
 """"My consumption": a resident picks a chart of their own home's electricity.
 
 The flow stays pure: it asks for a chart with a ``SendChart`` effect, and the inbox renders
-it (``bot/energy_charts.py``) from the household's data only.
+it (``bot/rendering/energy_charts.py``) from the household's data only.
 """
 
 from __future__ import annotations
 
-from bot.choices import match_choice
+from bot.conversation.choices import match_choice
 from bot.flows.base import Directory, FlowResult, FlowState, SendChart, Who, say
 from bot.flows.menu import menu_message
 from bot.i18n import Translator
-from bot.messages import Choice, IncomingMessage
+from core.messages import Choice, IncomingMessage
 
 FLOW = "consumption"
 CHART_KINDS = ("week", "typical", "alert")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.choices import match_choice
+from bot.conversation.choices import match_choice
 from bot.flows.base import (
     IDLE,
     Directory,
@@ -16,7 +16,7 @@ from bot.flows.base import (
 from bot.flows.language import LANGUAGE_CHOICES
 from bot.flows.menu import HINT_CHANNELS, menu_message
 from bot.i18n.keywords import fold
-from bot.messages import Choice, IncomingMessage, OutgoingMessage
+from core.messages import Choice, IncomingMessage, OutgoingMessage
 
 FLOW = "enrolment"
 # After this many unknown household codes we stop asking: the facilitator can link later.

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.choices import match_choice
+from bot.conversation.choices import match_choice
 from bot.flows.base import IDLE, Erase, FlowResult, FlowState, Who, say
 from bot.flows.menu import menu_message
-from bot.messages import Choice, IncomingMessage
+from core.messages import Choice, IncomingMessage
 
 FLOW = "forget_me"
 KIND_FAREWELL = "farewell"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.flows.base import FlowResult, FlowState, Who, say
-from bot.messages import Choice, OutgoingMessage
+from core.messages import Choice, OutgoingMessage
 
 FLOW = "menu"
 # Channels where an answer ends with a hint to send MENU rather than the menu itself.

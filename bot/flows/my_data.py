@@ -12,7 +12,7 @@ from bot.flows.base import Directory, FlowResult, FlowState, StoredFacts, Who
 from bot.flows.language import LANGUAGE_NAMES
 from bot.flows.menu import HINT_CHANNELS, menu_message
 from bot.i18n.formatting import format_local_date, format_local_short_date
-from bot.messages import IncomingMessage
+from core.messages import IncomingMessage
 
 # A masked address as SMS writes it: "…" is not in the GSM alphabet and would make the
 # whole text UCS-2 (70 characters a segment instead of 160).

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.choices import match_choice
+from bot.conversation.choices import match_choice
 from bot.flows.alert import AlertMessages
 from bot.flows.base import Directory, FlowResult, FlowState, PlanAlert, Who, say
 from bot.flows.menu import menu_message
 from bot.flows.when_parsing import parse_duration_minutes, parse_when
 from bot.i18n.formatting import format_local_datetime
-from bot.messages import Choice, IncomingMessage
 from core.alerts import Alert, AlertKind, AlertStage
+from core.messages import Choice, IncomingMessage
 from core.models import Community, Contact
 
 FLOW = "plan_alert"

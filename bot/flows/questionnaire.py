@@ -19,8 +19,8 @@ from typing import Any, cast
 from bot.flows.base import IDLE, Effect, FlowResult, FlowState, Who, say
 from bot.flows.menu import menu_message
 from bot.i18n import keywords
-from bot.messages import Choice, IncomingMessage, OutgoingMessage
 from core.clock import as_utc
+from core.messages import Choice, IncomingMessage, OutgoingMessage
 from core.questionnaires import (
     SKIPPED,
     Answers,

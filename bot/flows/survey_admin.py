@@ -1,11 +1,14 @@
 """Facilitator chat: send a survey to an audience, or read a survey's results.
 
 "Send a survey": choose a questionnaire → audience (whole community, a cluster, a language)
-→ confirm → effect ``StartCampaign`` (applied by ``bot.survey_admin.apply_campaign_effect``).
+→ confirm → effect ``StartCampaign`` (applied by
+``bot.rendering.survey_results.apply_campaign_effect``).
 "Survey results": choose a questionnaire → effect ``ShowSurveyResults`` (answered by
-``bot.survey_admin.survey_results_replies``: a summary and one chart per choice question).
+``bot.rendering.survey_results.survey_results_replies``: a summary and one chart per choice
+question).
 
-Pure: lookups go through ``SurveyAdminDirectory`` (implemented in ``bot/survey_admin.py``).
+Pure: lookups go through ``SurveyAdminDirectory`` (implemented in
+``bot/rendering/survey_results.py``).
 Residents never reach this flow: it sends them back to the menu.
 """
 
@@ -15,10 +18,10 @@ from typing import Protocol
 
 from babel import Locale
 
-from bot.choices import match_choice
+from bot.conversation.choices import match_choice
 from bot.flows.base import FlowResult, FlowState, ShowSurveyResults, StartCampaign, Who, say
 from bot.flows.menu import menu_message
-from bot.messages import Choice, IncomingMessage
+from core.messages import Choice, IncomingMessage
 from core.questionnaires import localized
 
 FLOW = "survey_admin"

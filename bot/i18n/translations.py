@@ -14,7 +14,7 @@ from babel.support import NullTranslations, Translations
 
 from core.config import SUPPORTED_LOCALES
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent.parent / "locales"
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
 # Wrap inserted values in Arabic text so numbers and Latin names keep their direction.
 FIRST_STRONG_ISOLATE = "\u2068"

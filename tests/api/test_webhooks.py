@@ -12,8 +12,8 @@ from sqlmodel import Session, func, select
 
 from api.app import create_app
 from bot.channels.senders import build_senders
-from bot.dispatch import dispatch_due
 from bot.i18n import translator
+from bot.outbound.dispatch import dispatch_due
 from core.config import Settings
 from core.db import session_scope
 from core.demo import DEMO_NAME, seed_demo

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.choices import match_choice
+from bot.conversation.choices import match_choice
 from bot.i18n.keywords import GlobalWord, fold, global_word, join_code_in, parse_number
-from bot.messages import Choice, IncomingMessage
+from core.messages import Choice, IncomingMessage
 
 
 @pytest.mark.parametrize(("text", "word"), [

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.inbox import handle_incoming
-from bot.messages import IncomingMessage
+from bot.conversation.inbox import handle_incoming
 from core import outbox
 from core.db import session_scope
 from core.demo import seed_demo
+from core.messages import IncomingMessage
 from core.models import Contact, OutboxStatus
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)

@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 
 from bot.channels.senders import build_senders
 from bot.channels.sms_segments import count_segments
-from bot.dispatch import dispatch_due
 from bot.flows.alert import AlertMessages, post_alert_respondents
+from bot.outbound.dispatch import dispatch_due
 from core.alerts import Alert, AlertKind, AlertStage, plan_alert
 from core.communities import community_by_slug
 from core.db import session_scope

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.inbox import handle_incoming
-from bot.messages import IncomingMessage
+from bot.conversation.inbox import handle_incoming
 from core.campaigns import Campaign, CampaignStatus, campaign_progress, create_campaign
 from core.communities import community_by_slug
 from core.db import session_scope
+from core.messages import IncomingMessage
 from core.models import OutboxMessage
 from core.questionnaires import create_questionnaire, results_for
 from scheduler.campaigns import run_due_campaigns

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.conversation.inbox import handle_incoming
 from bot.flows.alert import AlertMessages, post_alert_respondents
-from bot.inbox import handle_incoming
-from bot.messages import IncomingMessage
 from core.alerts import AlertKind, plan_alert
 from core.communities import community_by_slug
 from core.db import session_scope
+from core.messages import IncomingMessage
 from core.models import OutboxMessage
 from core.questionnaires import export_csv, latest_questionnaire, results_for
 from scheduler.timeline import run_due_steps

@@ -10,10 +10,9 @@ import time_machine
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.conversation.inbox import handle_incoming
 from bot.flows.alert import AlertMessages, post_alert_respondents
 from bot.i18n import translator
-from bot.inbox import handle_incoming
-from bot.messages import IncomingMessage
 from core.alerts import Alert as AlertRow
 from core.alerts import (
     AlertKind,
@@ -27,6 +26,7 @@ from core.alerts import (
 )
 from core.communities import community_by_slug
 from core.db import session_scope
+from core.messages import IncomingMessage
 from core.models import OutboxMessage
 from scheduler.timeline import run_due_steps
 from tests.fakes.community import RESIDENTS, seed_residents

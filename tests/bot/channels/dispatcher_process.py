@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 from bot.channels.telegram import TelegramSender
-from bot.dispatch import dispatch_forever
+from bot.outbound.dispatch import dispatch_forever
 from core.db import make_engine
 
 

@@ -48,7 +48,7 @@ def test_enrol_and_use_every_flow_over_the_terminal(engine: Engine, locale: str)
 def test_make_demo_reaches_the_welcome(tmp_path: Path) -> None:
     env = {**os.environ, "VOISINS_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db"}
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "demo"], input="3\n1\nMAISON01\n/quit\n",
+        [sys.executable, "-m", "api.cli", "demo"], input="3\n1\nMAISON01\n/quit\n",
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
     )
     assert result.returncode == 0, result.stderr

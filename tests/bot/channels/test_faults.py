@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.channels.senders import build_senders
-from bot.dispatch import ChannelLimits, OutcomeLog, RateLimiter, Sender, dispatch_due
+from bot.outbound.dispatch import ChannelLimits, OutcomeLog, RateLimiter, Sender, dispatch_due
 from core import outbox
 from core.communities import create_community
 from core.contacts import enrol_contact

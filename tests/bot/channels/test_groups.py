@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 
 from api.app import create_app
 from bot.channels.senders import build_senders
-from bot.channels.share_kit import share_kits
-from bot.dispatch import dispatch_due
 from bot.i18n import translator
+from bot.outbound.dispatch import dispatch_due
+from bot.rendering.share_kit import share_kits
 from core.config import SUPPORTED_LOCALES
 from core.db import session_scope
 from core.demo import seed_demo

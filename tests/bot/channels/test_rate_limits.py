@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.dispatch import ChannelLimits, RateLimiter, default_limits
+from bot.outbound.dispatch import ChannelLimits, RateLimiter, default_limits
 
 
 class FakeTime:

@@ -16,13 +16,13 @@ from bot.channels.rendering import (
     telegram_keyboard,
 )
 from bot.channels.sms_segments import SegmentCount, count_segments, is_gsm7
+from bot.conversation.inbox import handle_incoming
 from bot.flows.language import LANGUAGE_CHOICES
 from bot.i18n import translator
-from bot.inbox import handle_incoming
-from bot.messages import Choice, IncomingMessage
 from core.config import SUPPORTED_LOCALES
 from core.db import session_scope
 from core.demo import seed_demo
+from core.messages import Choice, IncomingMessage
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 MAX_SEGMENTS = 2

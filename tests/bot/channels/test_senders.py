@@ -17,7 +17,7 @@ from bot.channels.senders import build_senders
 from bot.channels.sms_segments import count_segments
 from bot.channels.twilio_common import incoming_from_form
 from bot.channels.twilio_whatsapp import WhatsAppTemplates
-from bot.dispatch import PermanentSendError, dispatch_due
+from bot.outbound.dispatch import PermanentSendError, dispatch_due
 from core import outbox
 from core.communities import create_community
 from core.contacts import enrol_contact
@@ -102,7 +102,7 @@ def test_telegram_photo_goes_as_png_bytes_with_caption_and_keyboard(
 ])
 def test_telegram_errors_map_to_the_dispatcher(status: int, body: str, kind: str,
                                                reason: str | None) -> None:
-    from bot.dispatch import PermanentSendError, TransientSendError
+    from bot.outbound.dispatch import PermanentSendError, TransientSendError
 
     error = telegram.error_for(status, fixture(body))
     if kind == "transient":

@@ -13,8 +13,8 @@ from bot.channels.rendering import render_sms
 from bot.channels.sms_segments import count_segments, fits, is_gsm7, sms_parts, to_gsm7
 from bot.flows.base import ChannelView, StoredFacts, Who
 from bot.flows.questionnaire import _question_message
-from bot.messages import OutgoingMessage
 from core.config import SUPPORTED_LOCALES
+from core.messages import OutgoingMessage
 from core.questionnaires import content_files, load_yaml
 from tests.bot.flows.conversation import Conversation, member
 from tests.fakes.directory import DEMO, MemoryDirectory
@@ -136,7 +136,7 @@ def test_the_questionnaire_openings_fit_in_one_sms(locale: str) -> None:
     # After every alert, and for every survey sent: the intro with the first question, one
     # SMS in every language (those the reminder resumes at may take two, as above).
     from bot.flows.alert import _survey_intro
-    from bot.survey_sending import campaign_intro
+    from bot.rendering.survey_invitations import campaign_intro
     from core.alerts import AlertStage
     from core.questionnaires import localized
 

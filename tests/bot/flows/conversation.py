@@ -6,6 +6,7 @@ import itertools
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from bot.conversation.router import route
 from bot.flows.base import (
     Effect,
     Enrol,
@@ -18,8 +19,7 @@ from bot.flows.base import (
     SetLocale,
     Who,
 )
-from bot.messages import IncomingMessage, OutgoingMessage
-from bot.router import route
+from core.messages import IncomingMessage, OutgoingMessage
 from tests.fakes.directory import DEMO, MemoryDirectory
 
 _ids = itertools.count(1)

@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.conversation.inbox import handle_incoming
 from bot.flows.base import PlanAlert
 from bot.flows.when_parsing import parse_duration_minutes, parse_when
-from bot.inbox import handle_incoming
-from bot.messages import IncomingMessage
 from core.alerts import Alert, AlertStep
 from core.config import SUPPORTED_LOCALES
 from core.db import session_scope
 from core.demo import seed_demo
+from core.messages import IncomingMessage
 from tests.bot.flows.conversation import Conversation, member
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Brussels

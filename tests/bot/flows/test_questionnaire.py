@@ -21,9 +21,9 @@ from bot.flows import menu
 from bot.flows import questionnaire as flow
 from bot.flows.base import FlowResult, FlowState, Who
 from bot.i18n import translator
-from bot.messages import IncomingMessage, OutgoingMessage
 from core.config import SUPPORTED_LOCALES
 from core.db import make_engine, migrate, session_scope
+from core.messages import IncomingMessage, OutgoingMessage
 from core.models import Community, Contact
 from core.questionnaires import (
     CONTENT_DIR,

@@ -11,7 +11,7 @@ from PIL import Image
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.directory import SqlDirectory
+from bot.conversation.directory import SqlDirectory
 from bot.flows import survey_admin
 from bot.flows.base import (
     CommunityView,
@@ -21,8 +21,7 @@ from bot.flows.base import (
     StartCampaign,
     Who,
 )
-from bot.messages import IncomingMessage
-from bot.survey_admin import (
+from bot.rendering.survey_results import (
     apply_campaign_effect,
     survey_results_replies,
 )
@@ -30,6 +29,7 @@ from core.campaigns import Campaign
 from core.config import SUPPORTED_LOCALES
 from core.db import session_scope
 from core.media import load_png
+from core.messages import IncomingMessage
 from core.models import Contact
 from core.questionnaires import (
     complete_response,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from api.cli import app
 from core.config import get_settings
 from core.db import make_engine, migrate, session_scope
 from core.demo import seed_demo

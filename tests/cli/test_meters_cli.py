@@ -7,9 +7,9 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
+from api.cli.meters import app
 from core.communities import add_household, create_community
 from core.db import session_scope
-from meters.cli import app
 from meters.store import add_meter
 
 

@@ -1,4 +1,4 @@
-"""The `voisins` command."""
+"""The `voisins` command: database, chat, demo, serve, and the alert and meters sub-commands."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from bot.alert_cli import alert_app
+from api.cli.alerts import alert_app
+from api.cli.meters import app as meters_app
 from core.config import get_settings
 from core.db import make_engine, migrate, session_scope
-from meters.cli import app as meters_app
 
 app = typer.Typer(help="Voisins: a chat-first bot for energy communities.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
@@ -90,5 +90,13 @@ def demo(
     _chat(DEMO_SLUG, "demo-resident", lang)
 
 
-if __name__ == "__main__":
-    app()
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """API + webhooks + outbox dispatcher + scheduler. Channels without credentials are off;
+    Telegram uses a webhook when VOISINS_PUBLIC_URL is set, long polling otherwise."""
+    from api.serve import serve as run
+
+    run(host=host, port=port)

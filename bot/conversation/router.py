@@ -1,7 +1,7 @@
 """Picks what answers a message: global words first, then the pending flow, else the menu.
 
-Pure: no database, no clock, no network. The inbox (``bot/inbox.py``) feeds it and applies
-the effects it returns.
+Pure: no database, no clock, no network. The inbox (``bot/conversation/inbox.py``) feeds it
+and applies the effects it returns.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.choices import match_choice
+from bot.conversation.choices import match_choice
 from bot.flows import (
     alert,
     consumption,
@@ -25,7 +25,7 @@ from bot.flows import (
 )
 from bot.flows.base import Directory, FlowResult, FlowState, SendShareKit, Who
 from bot.i18n.keywords import GlobalWord, fold, global_word, join_code_in, shortcut_in
-from bot.messages import IncomingMessage
+from core.messages import IncomingMessage
 
 StepHandler = Callable[[IncomingMessage, Who, FlowState, Directory], FlowResult]
 Reprompt = Callable[[Who, FlowState], FlowResult]

@@ -1,5 +1,5 @@
 """``voisins meters ...``: a typer sub-app, mounted by the main CLI with
-``app.add_typer(meters.cli.app, name="meters")``."""
+``app.add_typer(api.cli.meters.app, name="meters")``."""
 
 from __future__ import annotations
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.conversation.router import route
 from bot.flows.base import FlowState, Who
-from bot.messages import IncomingMessage
-from bot.router import route
 from core.config import SUPPORTED_LOCALES
+from core.messages import IncomingMessage
 from tests.fakes.directory import DEMO, MemoryDirectory
 
 KNOWN_FLOWS = {None, "menu", "language", "forget_me", "enrolment"}

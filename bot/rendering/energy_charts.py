@@ -11,10 +11,10 @@ from bot.flows.consumption import no_meter_text
 from bot.flows.menu import menu_message
 from bot.flows.results import own_result_text
 from bot.i18n import translator
-from bot.messages import OutgoingMessage
 from core.alerts import Alert, AlertStatus
 from core.clock import as_utc
 from core.media import store_png
+from core.messages import OutgoingMessage
 from core.models import Community, Contact, Household
 from meters.analysis.service import household_impact, latest_measured_alert
 from meters.charts import chart_last_week, chart_typical_week, last_alert_window

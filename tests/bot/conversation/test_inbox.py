@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.dispatch import dispatch_due
-from bot.inbox import handle_incoming
-from bot.messages import IncomingMessage
+from bot.conversation.inbox import handle_incoming
+from bot.outbound.dispatch import dispatch_due
 from core import outbox
 from core.communities import create_community
 from core.config import get_settings
 from core.db import session_scope
 from core.demo import seed_demo
 from core.identities import identity_for
+from core.messages import IncomingMessage
 from core.models import (
     ChannelIdentity,
     Contact,
@@ -138,7 +138,7 @@ def test_forget_me_erases_and_outbox_sends_nothing_more(engine: Engine) -> None:
 
 
 def test_permanent_failure_marks_identity_unreachable(engine: Engine) -> None:
-    from bot.dispatch import PermanentSendError
+    from bot.outbound.dispatch import PermanentSendError
 
     class Blocked:
         def send(self, row: OutboxMessage, identity: ChannelIdentity) -> str | None:
@@ -153,7 +153,7 @@ def test_permanent_failure_marks_identity_unreachable(engine: Engine) -> None:
 
 
 def test_transient_failure_is_retried_later(engine: Engine) -> None:
-    from bot.dispatch import TransientSendError
+    from bot.outbound.dispatch import TransientSendError
 
     class Flaky:
         calls = 0

@@ -12,10 +12,10 @@ from sqlmodel import Session
 
 from bot.flows.base import StartCampaign, Who
 from bot.i18n import translator
-from bot.messages import OutgoingMessage
-from bot.survey_charts import charts_for, option_label
+from bot.rendering.survey_charts import charts_for, option_label
 from core.campaigns import Campaign, CampaignError, create_campaign
 from core.media import store_png
+from core.messages import OutgoingMessage
 from core.models import Community, Contact
 from core.questionnaires import (
     Questionnaire,

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.directory import community_view
+from bot.conversation.directory import community_view
 from bot.flows.base import Who
 from bot.flows.questionnaire import start as start_survey
 from bot.i18n import Translator, choose_locale, translator

@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.channels.share_kit import share_kits
-from bot.directory import SqlDirectory, community_view
-from bot.energy_charts import chart_reply
+from bot.conversation.directory import SqlDirectory, community_view
+from bot.conversation.router import route
 from bot.flows.base import (
     Effect,
     Enrol,
@@ -31,9 +30,9 @@ from bot.flows.base import (
     Who,
 )
 from bot.i18n import choose_locale, translator
-from bot.messages import IncomingMessage, OutgoingMessage
-from bot.router import route
-from bot.survey_admin import apply_campaign_effect, survey_results_replies
+from bot.rendering.energy_charts import chart_reply
+from bot.rendering.share_kit import share_kits
+from bot.rendering.survey_results import apply_campaign_effect, survey_results_replies
 from core import alerts, contacts, conversations, outbox
 from core.alerts import Alert, AlertIntent, AlertKind, AlertPlanError
 from core.clock import Clock, utc_now
@@ -41,6 +40,7 @@ from core.config import SUPPORTED_LOCALES, Settings, get_settings
 from core.db import session_scope
 from core.identities import touch_identity
 from core.inbound import first_delivery
+from core.messages import IncomingMessage, OutgoingMessage
 from core.models import ChannelIdentity, Community, Contact, Household, OutboxMessage, Role
 from core.questionnaires import (
     SURVEY_STATE_TTL,

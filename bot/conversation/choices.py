@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.i18n.keywords import fold, is_no, is_yes, parse_number
-from bot.messages import Choice, IncomingMessage
+from core.messages import Choice, IncomingMessage
 
 
 def match_choice(

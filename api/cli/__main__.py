@@ -1,0 +1,5 @@
+"""`python -m api.cli ...` runs the `voisins` command."""
+
+from api.cli.main import app
+
+app()
