@@ -30,7 +30,7 @@ lint: $(STAMP)
 
 test: translations lint
 	$(BIN)/voisins db upgrade --url sqlite:///$(CURDIR)/.venv/smoke.db
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto
 
 clean:
 	rm -rf $(VENV) voisins.db voisins.db-* $(LOCALES)/*/LC_MESSAGES/*.mo

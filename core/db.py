@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
 from core.config import get_settings
@@ -17,6 +17,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The sqlite3 driver's own transaction handling is switched off: left on, it emits no
+    # BEGIN before a SAVEPOINT, so a SAVEPOINT ... RELEASE commits on its own and survives a
+    # later rollback (an inbound provider id recorded for a message never answered).
+    # SQLAlchemy's documented pysqlite recipe: autocommit at the driver, BEGIN of our own.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the dispatcher read while a webhook writes; the busy timeout makes
     # writers wait for each other instead of failing with "database is locked".
@@ -27,11 +32,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    # IMMEDIATE takes the write lock at the start, waiting up to the busy timeout. A deferred
+    # BEGIN would read first and then fail at once ("database is locked", no wait) when
+    # another writer committed in between: nearly every transaction here writes.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str | None = None) -> Engine:
     url = url or get_settings().database_url
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
