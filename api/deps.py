@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Request, status
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.clock import Clock
 from core.communities import community_by_slug
 from core.config import Settings
+from core.db import session_scope
 from core.models import Community
 
 
@@ -25,6 +29,18 @@ def get_settings(request: Request) -> Settings:
 def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    """One session per request, committed when the handler returns. FastAPI runs the code
+    after ``yield`` before the response is sent, so a failed commit is never answered 2xx."""
+    with session_scope(engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def community_or_404(session: Session, slug: str) -> Community:
