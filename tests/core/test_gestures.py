@@ -642,3 +642,20 @@ def test_erasure_takes_commitments_check_ins_offers_and_ratings(engine: Engine) 
         for table in (Commitment, CheckIn, GestureOffer, ApplianceRating):
             assert session.exec(select(table)).all() == [], table
         assert session.exec(select(Gesture)).all()  # the catalogue stays
+
+
+def test_db_upgrade_loads_the_catalogue_once(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli.main import app
+    from core.db import make_engine
+
+    url = f"sqlite:///{tmp_path}/cli.db"
+    for _ in range(2):
+        result = CliRunner().invoke(app, ["db", "upgrade", "--url", url])
+        assert result.exit_code == 0, result.output
+    engine = make_engine(url)
+    with Session(engine) as session:
+        rows = session.exec(select(Gesture)).all()
+        assert len(rows) == len(GESTURES) and {r.version for r in rows} == {1}
+    engine.dispose()
