@@ -19,6 +19,7 @@ from bot.outbound.dispatch import RateLimiter, dispatch_forever
 from core.clock import utc_now
 from core.config import Settings, get_settings
 from core.db import make_engine, migrate, session_scope
+from core.gestures import load_gestures
 from core.groups import post_to_groups
 from core.questionnaires import expire_responses, load_content
 from scheduler.campaigns import run_due_campaigns
@@ -77,6 +78,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
     migrate(engine)
     with session_scope(engine) as session:
         load_content(session, utc_now())
+        load_gestures(session, utc_now())
     stop = threading.Event()
     dispatcher = start_dispatcher(engine, settings, stop)
     scheduler = start_scheduler(engine, settings, settings.scheduler_tick_seconds)

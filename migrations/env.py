@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 import core.alerts
 import core.campaigns
+import core.gestures
 import core.groups
 import core.media
 import core.metering

@@ -24,10 +24,12 @@ def db_upgrade(url: Annotated[str | None, typer.Option(help="Database URL")] = N
     engine = make_engine(url or get_settings().database_url)
     migrate(engine)
     from core.clock import utc_now
+    from core.gestures import load_gestures
     from core.questionnaires import load_content
 
     with session_scope(engine) as session:
         loaded = load_content(session, utc_now())
+        load_gestures(session, utc_now())
     typer.echo(f"database up to date: {engine.url.render_as_string(hide_password=True)}"
                f" ({len(loaded)} questionnaires ready)")
 
@@ -75,6 +77,7 @@ def demo(
     """Seed a demo community (no credentials needed), then chat with the bot."""
     from core.clock import utc_now
     from core.demo import DEMO_SLUG, seed_demo
+    from core.gestures import load_gestures
     from core.questionnaires import load_content
     from meters.demo import seed_demo_energy
 
@@ -85,6 +88,7 @@ def demo(
         assert community.id is not None
         seed_demo_energy(session, community.id, utc_now())
         load_content(session, utc_now())
+        load_gestures(session, utc_now())
         typer.echo(f"Demo community '{community.name}': join code {community.join_code}, "
                    "household codes MAISON01 … MAISON12.")
     _chat(DEMO_SLUG, "demo-resident", lang)
