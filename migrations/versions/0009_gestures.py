@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_gestures"
+revision = "0009"
 # Chained after this branch's head so that it upgrades on its own; the lead re-chains at merge.
 down_revision = "0008"
 branch_labels = None
