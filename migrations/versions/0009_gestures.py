@@ -1,6 +1,6 @@
 """gestures: the eco-gesture catalogue (versions), commitments, check-ins, offers, appliance ratings
 
-Revision ID: 0006_gestures
+Revision ID: 0009
 Revises: 0008
 """
 
