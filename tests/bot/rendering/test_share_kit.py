@@ -45,7 +45,8 @@ def test_a_kit_gives_whatsapp_telegram_and_the_sms_number() -> None:
     assert wa_line.endswith(" https://wa.me/3225550199?text=JOIN%20VOISINS")
     assert tg_line.endswith(" https://t.me/voisins_bot?start=VOISINS")
     assert not set(BIDI_MARKS) & set(wa_line + tg_line)
-    assert sms_line == "برسالة نصية: أرسل «انضمام \u2068VOISINS\u2069» إلى الرقم \u2068+3225550100\u2069."
+    assert sms_line == ("برسالة نصية: أرسل «انضمام \u2068VOISINS\u2069» "
+                        "إلى الرقم \u2068+3225550100\u2069.")
     for kit in kits:
         assert unquote(kit.share_link.removeprefix("https://wa.me/?text=")) == kit.text
 
