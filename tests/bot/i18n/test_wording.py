@@ -47,11 +47,11 @@ def _catalog(locale: str) -> Catalog:
 
 
 def _strings(locale: str) -> list[str]:
-    strings = []
+    strings: list[str] = []
     for message in _catalog(locale):
         if message.id:
             values = message.string if isinstance(message.string, tuple) else (message.string,)
-            strings += list(values)
+            strings += [str(value) for value in values]
     return strings
 
 
