@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     telegram_token: str | None = None
     telegram_webhook_secret: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    # The bot's @username, for t.me links in the WhatsApp share kit (without it, no link).
+    telegram_bot_username: str | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_sms_from: str | None = None
@@ -34,8 +36,8 @@ class Settings(BaseSettings):
     # How often the scheduler looks for due steps (seconds).
     scheduler_tick_seconds: float = 5.0
     # The consent text residents agree to (bot/flows/enrolment.py, consent_parts); bump it
-    # when the wording changes.
-    consent_version: str = "2026-11.2"
+    # when the wording changes. 2026-11.3: it names the home's meter readings.
+    consent_version: str = "2026-11.3"
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.channels.sms_segments import sms_parts
 from bot.i18n import translator
+from bot.i18n.formatting import format_items
 from core.messages import Choice
 
 # Telegram refuses callback_data longer than this (in bytes, not characters).
@@ -49,7 +50,7 @@ def reply_hint(count: int, locale: str) -> str:
     t = translator(locale)
     if count <= 1:
         return t.gettext("Reply {number}", number=1)
-    numbers = ", ".join(str(n) for n in range(1, count))
+    numbers = format_items((str(n) for n in range(1, count)), locale)
     return t.gettext("Reply {numbers} or {last}", numbers=numbers, last=count)
 
 

@@ -1,8 +1,10 @@
 """How many SMS segments a text costs: GSM-7 (160, or 153 per part) or UCS-2 (70, or 67).
 
-One character outside GSM-7 (Arabic, emoji, "ç" is fine but "ê" is not) turns the whole
+One character outside GSM-7 (Arabic, emoji, "Ç" is fine but "ê" is not) turns the whole
 text into UCS-2, which more than halves what fits in a segment; alert texts must stay
-within two segments in every language, so tests count them here.
+within two segments in every language, so tests count them here. Typography nobody sees
+on a phone (a non-breaking space from number formatting, a curly apostrophe) must not be
+what tips a text into UCS-2: ``sms_text`` plainens it before anything is counted or sent.
 """
 
 from __future__ import annotations
@@ -58,12 +60,37 @@ def _pack(sizes: list[int], single: int, part: int) -> int:
 # The most an SMS we send may cost; a longer text goes as several SMS (see ``sms_parts``).
 MAX_SEGMENTS = 2
 
-# Typography with a plain GSM-7 stand-in (bidi isolates only frame numbers: dropped).
-_GSM7_STAND_INS = {
-    "\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00ab": '"', "\u00bb": '"',
-    "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u00b7": "-", "\u00a0": " ",
-    "\u202f": " ", "\u2066": "", "\u2067": "", "\u2068": "", "\u2069": "", "\u00e7": "c",
+# Spaces that only keep a number and its unit on one line, and the invisible marks that keep
+# numbers and Latin names in their direction inside Arabic text: a phone's SMS app lays out a
+# plain space and bare digits just as well, and each of these costs a whole UCS-2 text.
+_INVISIBLE_TYPOGRAPHY = {
+    "\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u2009": " ", "\u200a": " ",
+    "\u00ad": "", "\u200b": "", "\ufeff": "", "\u200e": "", "\u200f": "", "\u061c": "",
+    **{chr(mark): "" for mark in range(0x202A, 0x202F)},  # embeddings and overrides
+    **{chr(mark): "" for mark in range(0x2066, 0x206A)},  # isolates
 }
+# Punctuation GSM-7 lacks, with its plain stand-in.
+_GSM7_PUNCTUATION = {
+    "\u2019": "'", "\u2018": "'", "\u201a": "'", "\u201c": '"', "\u201d": '"',
+    "\u201e": '"', "\u00ab": '"', "\u00bb": '"', "\u2039": "'", "\u203a": "'", "\u2013": "-",
+    "\u2014": "-", "\u2011": "-", "\u2010": "-", "\u2026": "...", "\u00b7": "-",
+}
+_INVISIBLE_TABLE = str.maketrans(_INVISIBLE_TYPOGRAPHY)
+_PUNCTUATION_TABLE = str.maketrans(_GSM7_PUNCTUATION)
+# For ``to_gsm7``: "ç" (GSM-7 has only "Ç") and the above; other letters lose their accent.
+_GSM7_STAND_INS = {**_INVISIBLE_TYPOGRAPHY, **_GSM7_PUNCTUATION, "\u00e7": "c"}
+
+
+def sms_text(text: str) -> str:
+    """The text as it goes by SMS: plain spaces, no invisible direction marks, and ASCII
+    quotes, apostrophes and dashes when nothing else in the text needs UCS-2.
+
+    Arabic (or "ê") is UCS-2 anyway, and there « » stay as written; letters are never
+    changed here (``sms_parts`` drops accents only when that saves segments).
+    """
+    visible = text.translate(_INVISIBLE_TABLE)
+    plain = visible.translate(_PUNCTUATION_TABLE)
+    return plain if is_gsm7(plain) else visible
 
 
 def fits(text: str, segments: int = MAX_SEGMENTS) -> bool:
@@ -95,10 +122,11 @@ def to_gsm7(text: str) -> str | None:
 def sms_parts(text: str) -> list[str]:
     """The SMS that carry ``text``, each within ``MAX_SEGMENTS``.
 
-    The text as written when it fits; else without the accents GSM-7 lacks, when that fits;
-    else cut between lines into as few SMS as needed (a line too long for one SMS, which no
-    template has, is cut between words).
+    The text as written (``sms_text``) when it fits; else without the accents GSM-7 lacks,
+    when that fits; else cut between lines into as few SMS as needed (a line too long for one
+    SMS, which no template has, is cut between words).
     """
+    text = sms_text(text)
     if fits(text):
         return [text]
     plain = to_gsm7(text)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.conversation.directory import SqlDirectory, community_view
 from bot.conversation.router import route
@@ -31,12 +31,12 @@ from bot.flows.base import (
 )
 from bot.i18n import choose_locale, translator
 from bot.rendering.energy_charts import chart_reply
-from bot.rendering.share_kit import share_kits
+from bot.rendering.share_kit import kit_locales, share_kits
 from bot.rendering.survey_results import apply_campaign_effect, survey_results_replies
 from core import alerts, contacts, conversations, outbox
 from core.alerts import Alert, AlertIntent, AlertKind, AlertPlanError
 from core.clock import Clock, utc_now
-from core.config import SUPPORTED_LOCALES, Settings, get_settings
+from core.config import Settings, get_settings
 from core.db import session_scope
 from core.identities import touch_identity
 from core.inbound import first_delivery
@@ -168,21 +168,21 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
 
 def share_kit_replies(session: Session, contact: Contact, settings: Settings | None
                       ) -> list[OutgoingMessage]:
-    """One ready-to-forward invitation per language the community's residents use (no bot can
-    post into a WhatsApp group; the facilitator forwards these)."""
+    """One ready-to-forward invitation per language the bot speaks (no bot can post into a
+    WhatsApp group; the facilitator forwards these), with every way in that is configured."""
     settings = settings or get_settings()
     community = session.get(Community, contact.community_id)
     if community is None:
         return []
-    used = {c.locale for c in session.exec(select(Contact).where(
-        Contact.community_id == community.id)).all()}
-    locales = [locale for locale in SUPPORTED_LOCALES if locale in used | {contact.locale}]
     t = translator(contact.locale)
     replies = [OutgoingMessage(text=t.gettext(
         "Forward the message in each language to your WhatsApp group, or tap its link:"),
         locale=contact.locale)]
-    for kit in share_kits(community.name, community.join_code, locales,
-                          whatsapp_number=settings.twilio_whatsapp_from):
+    for kit in share_kits(community.name, community.join_code,
+                          kit_locales(community.default_locale),
+                          whatsapp_number=settings.twilio_whatsapp_from,
+                          telegram_bot=settings.telegram_bot_username,
+                          sms_number=settings.twilio_sms_from):
         replies.append(OutgoingMessage(text=f"{kit.text}\n{kit.share_link}", locale=kit.locale))
     return replies
 

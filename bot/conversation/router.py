@@ -24,7 +24,14 @@ from bot.flows import (
     survey_admin,
 )
 from bot.flows.base import Directory, FlowResult, FlowState, SendShareKit, Who
-from bot.i18n.keywords import GlobalWord, fold, global_word, join_code_in, shortcut_in
+from bot.i18n.keywords import (
+    GlobalWord,
+    fold,
+    global_word,
+    greeting_language,
+    join_code_in,
+    shortcut_in,
+)
 from core.messages import IncomingMessage
 
 StepHandler = Callable[[IncomingMessage, Who, FlowState, Directory], FlowResult]
@@ -78,8 +85,13 @@ def route(message: IncomingMessage, who: Who, state: FlowState, directory: Direc
 def _route_newcomer(message: IncomingMessage, who: Who, state: FlowState, directory: Directory,
                     consent_version: str, word: GlobalWord | None, join_code: str | None
                     ) -> FlowResult:
+    greeted_in = None if message.choice_key else greeting_language(message.text)
     if "locale" in state.data:
         who = who.speaking(str(state.data["locale"]))
+    elif greeted_in is not None:
+        # Nobody we know (a stranger, or someone erased or who refused consent): "hola" is
+        # answered in Spanish, not in the community's language.
+        who = who.speaking(greeted_in)
     if join_code:
         return enrolment.begin(join_code, who, directory)
     if state.expired:

@@ -5,10 +5,8 @@ Alert texts go by SMS too: each must fit in two segments in every language.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from babel.dates import format_datetime, format_time, format_timedelta
-from babel.units import format_unit
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -16,10 +14,9 @@ from bot.conversation.choices import match_choice
 from bot.flows.base import FlowResult, FlowState, RecordAlertIntent, Who, say
 from bot.flows.menu import menu_message
 from bot.i18n import Translator, choose_locale, translator
-from bot.i18n.formatting import local
+from bot.i18n.formatting import format_duration, format_local_day_time, format_local_time
 from bot.rendering.survey_invitations import survey_message
 from core.alerts import Alert, AlertIntent, AlertStage
-from core.clock import as_utc
 from core.messages import Choice, IncomingMessage
 from core.models import Community, Contact
 from core.questionnaires import (
@@ -36,21 +33,17 @@ POST_ALERT = "post_alert"
 
 
 def duration_text(alert: Alert, locale: str) -> str:
-    minutes = alert.duration_minutes
-    if minutes % 60 == 0:
-        return format_timedelta(timedelta(hours=minutes // 60), locale=locale, format="long")
-    return format_unit(minutes, "duration-minute", length="long", locale=locale)
+    return format_duration(alert.duration_minutes, locale)
 
 
 def when_text(alert: Alert, community: Community, locale: str) -> str:
-    return format_datetime(local(alert.starts_at, community.timezone), "EEEE HH:mm",
-                           locale=locale)
+    """The start within the coming week: "Thursday at 17:00"."""
+    return format_local_day_time(alert.starts_at, community.timezone, locale)
 
 
-def time_text(moment_alert_end: Alert, community: Community, locale: str, start: bool = False
-              ) -> str:
-    moment = moment_alert_end.starts_at if start else moment_alert_end.ends_at
-    return format_time(local(as_utc(moment), community.timezone), "HH:mm", locale=locale)
+def time_text(alert: Alert, community: Community, locale: str, start: bool = False) -> str:
+    return format_local_time(alert.starts_at if start else alert.ends_at, community.timezone,
+                             locale)
 
 
 def intent_choices(t: Translator, alert_id: int) -> tuple[Choice, ...]:
@@ -92,7 +85,7 @@ class AlertMessages:
             text = t.gettext("Voisins: the alert is over. Thank you! "
                              "You can use electricity as usual.")
         else:
-            text = t.gettext("Voisins: the alert of {when} is cancelled. Nothing to do. Thank you!",
+            text = t.gettext("Voisins: the alert on {when} is cancelled. Nothing to do. Thank you!",
                              when=when_text(alert, community, locale))
         payload = {"text": text, "locale": locale,
                    "choices": [{"key": c.key, "label": c.label} for c in choices]}

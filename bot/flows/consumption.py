@@ -11,6 +11,7 @@ from bot.flows.base import Directory, FlowResult, FlowState, SendChart, Who, say
 from bot.flows.menu import menu_message
 from bot.i18n import Translator
 from core.messages import Choice, IncomingMessage
+from core.models import Role
 
 FLOW = "consumption"
 CHART_KINDS = ("week", "typical", "alert")
@@ -23,7 +24,11 @@ def _choices(who: Who) -> tuple[Choice, ...]:
             Choice("alert", t.gettext("The last alert")))
 
 
-def no_meter_text(t: Translator) -> str:
+def no_meter_text(t: Translator, role: str = Role.RESIDENT.value) -> str:
+    # Pointing a facilitator to "your facilitator" would point them to themselves.
+    if role != Role.RESIDENT.value:
+        return t.gettext("Your home has no meter linked yet, so I have no chart for you. "
+                         "Meters are linked to homes through the admin API.")
     return t.gettext(
         "Your home has no meter linked yet, so I have no chart for you. "
         "Your facilitator can help with that.")
@@ -32,7 +37,7 @@ def no_meter_text(t: Translator) -> str:
 def start(message: IncomingMessage, who: Who, state: FlowState, directory: Directory
           ) -> FlowResult:
     if who.household is None or not directory.household_has_meter(who.household.id):
-        return FlowResult(replies=(menu_message(who, intro=no_meter_text(who.t)),),
+        return FlowResult(replies=(menu_message(who, intro=no_meter_text(who.t, who.role)),),
                           state=FlowState("menu", "choose"))
     return reprompt(who, FlowState(flow=FLOW, step="choose"))
 

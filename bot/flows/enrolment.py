@@ -94,8 +94,8 @@ def consent_parts(who: Who) -> tuple[str, str]:
     t = who.t
     return (
         t.gettext("Voisins sends you grid alerts, short questions and your own energy figures. "
-                  "We keep your name, language, phone number or chat id and your answers; "
-                  "only you see them."),
+                  "We keep your name, language, phone number or chat id, your answers and "
+                  "your home's meter readings; only you see them."),
         t.gettext("Group results always cover at least 5 homes. You can see or erase your "
                   "data, or send STOP, at any time. Do you agree?"),
     )

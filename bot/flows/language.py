@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.conversation.choices import match_choice
 from bot.flows.base import FlowResult, FlowState, SetLocale, Who, say
 from bot.flows.menu import menu_message
+from bot.i18n.formatting import language_name
 from core.messages import Choice, IncomingMessage
 
 FLOW = "language"
@@ -35,8 +36,9 @@ def step(message: IncomingMessage, who: Who, state: FlowState) -> FlowResult:
         text = who.t.gettext("Please choose a language: reply with its number.")
         return FlowResult(replies=(say(who, text, *LANGUAGE_CHOICES),), state=state)
     now_speaking = who.speaking(choice.key)
+    # Inside a sentence: "en español", "en français" (the menu's labels are capitalised).
     done = now_speaking.t.gettext("Done: I will write to you in {language}.",
-                                  language=LANGUAGE_NAMES[choice.key])
+                                  language=language_name(choice.key))
     return FlowResult(
         replies=(menu_message(now_speaking, intro=done),),
         state=FlowState(flow="menu", step="choose"),

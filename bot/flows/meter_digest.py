@@ -11,7 +11,7 @@ from typing import Any
 from babel.dates import format_date
 
 from bot.i18n import Translator, choose_locale, translator
-from bot.i18n.formatting import format_local_time, local
+from bot.i18n.formatting import format_items, format_local_time, local
 from core.clock import as_utc
 from core.models import Community, Contact
 from meters.health import Flag, MeterDigest, MeterHealth
@@ -55,15 +55,15 @@ def item_text(t: Translator, item: MeterHealth, day: date, timezone: str) -> str
                                      meter=meter))
         elif flag == Flag.ALL_ZERO_DAY.value:
             phrases.append(t.gettext("{meter} all zeros for a day", meter=meter))
-    return "; ".join(phrases)
+    return format_items(phrases, t.locale, long_items=True)
 
 
 def digest_text(t: Translator, digest: MeterDigest, timezone: str) -> str:
     listed = [item_text(t, item, digest.day, timezone) for item in digest.items[:MAX_LISTED]]
-    items = "; ".join(listed)
     rest = len(digest.items) - MAX_LISTED
     if rest > 0:
-        items += "; " + t.ngettext("and {count} more", "and {count} more", rest)
+        listed.append(t.ngettext("and {count} more", "and {count} more", rest))
+    items = format_items(listed, t.locale, long_items=True)
     return t.ngettext("Voisins: {count} meter needs a look: {items}.",
                       "Voisins: {count} meters need a look: {items}.", len(digest.items),
                       items=items)

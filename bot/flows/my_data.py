@@ -11,7 +11,7 @@ from __future__ import annotations
 from bot.flows.base import Directory, FlowResult, FlowState, StoredFacts, Who
 from bot.flows.language import LANGUAGE_NAMES
 from bot.flows.menu import HINT_CHANNELS, menu_message
-from bot.i18n.formatting import format_local_date, format_local_short_date
+from bot.i18n.formatting import format_items, format_local_date, format_local_short_date
 from core.messages import IncomingMessage
 
 # A masked address as SMS writes it: "…" is not in the GSM alphabet and would make the
@@ -57,7 +57,8 @@ def _lines(who: Who, facts: StoredFacts) -> list[str]:
                             date=format_local_date(facts.consented_at, _timezone(who),
                                                    who.locale),
                             version=facts.consent_version or "?")
-    channels = ", ".join(f"{c.channel} {masked(c.address)}" for c in facts.channels) or none
+    channels = format_items((f"{c.channel} {masked(c.address)}" for c in facts.channels),
+                            who.locale) or none
     return [
         t.gettext("Here is what Voisins stores about you:"),
         t.gettext("Name: {name}", name=facts.name or none),
@@ -79,8 +80,8 @@ def _sms_lines(who: Who, facts: StoredFacts) -> list[str]:
     consent = none
     if facts.consented_at is not None:
         consent = format_local_short_date(facts.consented_at, _timezone(who), who.locale)
-    channels = ", ".join(f"{c.channel} {masked(c.address, SMS_ELLIPSIS)}"
-                         for c in facts.channels) or none
+    channels = format_items((f"{c.channel} {masked(c.address, SMS_ELLIPSIS)}"
+                             for c in facts.channels), who.locale) or none
     lines = [t.gettext("Name: {name}", name=facts.name or none)]
     if facts.role != "resident":
         lines.append(t.gettext("Role: {role}", role=role_label(who, facts.role)))

@@ -14,7 +14,7 @@ from typing import Any
 from bot.i18n import Translator, choose_locale, translator
 from bot.i18n.formatting import format_kwh, format_local_datetime, format_percentage
 from core.alerts import Alert
-from core.models import Community, Contact
+from core.models import Community, Contact, Role
 from meters.analysis.impact import CommunityImpact, HouseholdImpact
 
 # Differences smaller than these are "about as much as usual".
@@ -86,20 +86,24 @@ class AlertResultMessages:
 
 
 def own_result_text(t: Translator, alert: Alert, community: Community,
-                    impact: HouseholdImpact | None) -> str:
+                    impact: HouseholdImpact | None, role: str = Role.RESIDENT.value) -> str:
     """A resident's own figures for one alert (their household only), for "my result"."""
     when = format_local_datetime(alert.starts_at, community.timezone, t.locale)
     if impact is None or not impact.valid or impact.alert_kwh is None \
             or impact.reference_kwh is None:
-        return t.gettext("Not enough data from your meter for the alert of {when}, sorry. "
+        if role != Role.RESIDENT.value:  # staff are the help a resident would be sent to
+            return t.gettext("Not enough data from your meter for the alert on {when}, "
+                             "sorry. Often a meter that lost its Wi-Fi: check that it is "
+                             "online.", when=when)
+        return t.gettext("Not enough data from your meter for the alert on {when}, sorry. "
                          "Often a meter that lost its Wi-Fi: your facilitator can help.",
                          when=when)
     if _direction(impact.delta_kwh, impact.percent) == "same":
-        text = t.gettext("During the alert of {when}, your home used {used}, about as much as "
+        text = t.gettext("During the alert on {when}, your home used {used}, about as much as "
                          "usual.", when=when, used=format_kwh(impact.alert_kwh, t.locale))
     else:
         assert impact.percent is not None
-        text = t.gettext("During the alert of {when}, your home used {used} instead of the "
+        text = t.gettext("During the alert on {when}, your home used {used} instead of the "
                          "usual {usual} ({percent}).", when=when,
                          used=format_kwh(impact.alert_kwh, t.locale),
                          usual=format_kwh(impact.reference_kwh, t.locale),

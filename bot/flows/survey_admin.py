@@ -168,8 +168,9 @@ def step(message: IncomingMessage, who: Who, state: FlowState,
             return _menu(who, t.gettext("Nothing was sent."))
         effect = StartCampaign(int(state.data["questionnaire_id"]), state.data.get("cluster"),
                                state.data.get("locale"))
-        done = t.gettext("Done: the survey goes out now, or in the morning during quiet "
-                         "hours. Those who have not finished get one reminder after 2 days.")
+        done = t.gettext("Done: the survey goes out now (at night, during quiet hours, it "
+                         "waits for the morning). Those who have not finished get one "
+                         "reminder after 2 days.")
         return FlowResult(replies=(menu_message(who, intro=done),),
                           state=FlowState("menu", "choose"),
                           effects=(effect,))

@@ -64,6 +64,20 @@ NO_WORDS: dict[str, frozenset[str]] = {
     "es": frozenset({"no", "n"}),
 }
 
+# What a stranger's first words tell of their language: a greeting, or asking for help. Keys
+# are locales; only words that belong to one of our languages (not "ok", "info", "?").
+GREETING_WORDS: dict[str, frozenset[str]] = {
+    "fr": frozenset({"bonjour", "bonsoir", "salut", "coucou", "aide", "bonne journee"}),
+    "nl": frozenset({"hallo", "hoi", "dag", "goedendag", "goeiedag", "goedemorgen",
+                     "goedemiddag", "goedenavond", "hulp", "dank je", "bedankt"}),
+    "en": frozenset({"hello", "hi", "hey", "good morning", "good afternoon", "good evening",
+                     "help", "thanks", "thank you"}),
+    "es": frozenset({"hola", "buenas", "buenos dias", "buenas tardes", "buenas noches",
+                     "ayuda", "gracias"}),
+}
+# Arabic letters say it all: any of them and the answer is in Arabic.
+_ARABIC_LETTER = re.compile("[\u0621-\u064a\u066e-\u06d3\u06fa-\u06ff]")
+
 _EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$", re.UNICODE)
 # Direction marks and isolates: invisible, but copied along with text from our own
 # Arabic messages (e.g. a join code wrapped in U+2068 … U+2069).
@@ -97,6 +111,8 @@ _FOLDED_JOIN = _folded_set(JOIN_WORDS)
 _FOLDED_SHORTCUTS = {name: _folded_set(words) for name, words in SHORTCUT_WORDS.items()}
 _FOLDED_YES = {locale: _folded_set(words) for locale, words in YES_WORDS.items()}
 _FOLDED_NO = {locale: _folded_set(words) for locale, words in NO_WORDS.items()}
+_FOLDED_GREETINGS = {locale: _folded_set(words) for locale, words in GREETING_WORDS.items()}
+_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def command_and_argument(text: str) -> tuple[str, str]:
@@ -157,3 +173,20 @@ def parse_number(text: str) -> int | None:
             return None
         digits.append(str(value))
     return int("".join(digits))
+
+
+def greeting_language(text: str) -> str | None:
+    """The language a message greets in ("Hola!", "goedemorgen", "مرحبا"), or None.
+
+    For someone we do not know (yet, or any more, after an erasure or a refused consent),
+    this is the only clue to the language to answer in.
+    """
+    if _ARABIC_LETTER.search(text):
+        return "ar"
+    words = _WORD.findall(fold(text))
+    for length in (2, 1):
+        opening = " ".join(words[:length])
+        for locale, greetings in _FOLDED_GREETINGS.items():
+            if len(words) >= length and opening in greetings:
+                return locale
+    return None

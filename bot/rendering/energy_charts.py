@@ -30,7 +30,7 @@ def chart_reply(session: Session, who: Who, contact: Contact, kind: str, now: da
     t = translator(who.locale)
     timezone = who.community.timezone if who.community else "Europe/Brussels"
     if contact.household_id is None:
-        return menu_message(who, intro=no_meter_text(t))
+        return menu_message(who, intro=no_meter_text(t, who.role))
     history = TYPICAL_HISTORY if kind == "typical" else HISTORY
     energy = load_household_energy(session, [contact.household_id], start=now - history,
                                    end=now)
@@ -75,7 +75,7 @@ def _own_alert_result(session: Session, who: Who, contact: Contact, now: datetim
         return None
     t = translator(who.locale)
     text = own_result_text(t, alert, community, household_impact(session, alert.id,
-                                                                 household.id))
+                                                                 household.id), who.role)
     energy = load_household_energy(session, [household.id], start=now - HISTORY, end=now)
     chart = chart_last_week(energy, now=now, timezone=community.timezone, locale=who.locale,
                             gettext=t.gettext,

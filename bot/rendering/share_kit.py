@@ -1,8 +1,10 @@
 """The share kit for WhatsApp groups, where no API lets a bot post.
 
 The facilitator forwards a ready-made message (one per language) into the neighbours' group;
-``https://wa.me/?text=...`` opens WhatsApp with it typed in, and
-``https://wa.me/<bot number>?text=JOIN%20CODE`` starts a 1:1 chat with the bot, code included.
+``https://wa.me/?text=...`` opens WhatsApp with it typed in. Each message gives every way in
+that this deployment has: ``https://wa.me/<bot number>?text=JOIN%20CODE`` (a 1:1 WhatsApp
+chat with the bot, code included), ``https://t.me/<bot>?start=CODE`` (Telegram, likewise) and
+the SMS number to send JOIN CODE to. A way that is not configured is left out, never named.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from bot.i18n import translator
+from core.config import SUPPORTED_LOCALES
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,13 @@ class ShareKit:
     share_link: str
     join_link: str | None
     telegram_link: str | None = None
+    sms_number: str | None = None
+
+
+def kit_locales(default_locale: str) -> list[str]:
+    """Every language the bot speaks, the community's own first: a group's neighbours may
+    speak any of them, whoever has joined so far."""
+    return sorted(SUPPORTED_LOCALES, key=lambda locale: locale != default_locale)
 
 
 def join_link(whatsapp_number: str, join_code: str) -> str:
@@ -30,27 +40,42 @@ def join_link(whatsapp_number: str, join_code: str) -> str:
 
 def telegram_start_link(bot_username: str, join_code: str) -> str:
     # Telegram start parameters allow only A-Z, a-z, 0-9, _ and -.
-    return f"https://t.me/{bot_username.lstrip('@')}?start={quote(join_code)}"
+    return f"https://t.me/{bot_username.strip().lstrip('@')}?start={quote(join_code)}"
+
+
+def phone_number(sender: str | None) -> str | None:
+    """The number residents can text, or None (unset, or a Messaging Service id)."""
+    if not sender:
+        return None
+    number = sender.strip()
+    return number if number.lstrip("+").isdigit() else None
 
 
 def share_kits(community_name: str, join_code: str, locales: Iterable[str],
-               whatsapp_number: str | None = None, telegram_bot: str | None = None
-               ) -> list[ShareKit]:
+               whatsapp_number: str | None = None, telegram_bot: str | None = None,
+               sms_number: str | None = None) -> list[ShareKit]:
     kits = []
     wa_link = join_link(whatsapp_number, join_code) if whatsapp_number else None
     tg_link = telegram_start_link(telegram_bot, join_code) if telegram_bot else None
+    sms = phone_number(sms_number)
     for locale in locales:
         t = translator(locale)
         lines = [t.gettext(
             "Our energy community {community} has a chat assistant, Voisins: it warns us "
             "before grid alerts and shares our results as a group.", community=community_name)]
+        # A link is not wrapped in direction isolates (Arabic): an app might take the
+        # invisible mark after it for part of the address.
         if wa_link:
-            lines.append(t.gettext("Join on WhatsApp: {link}", link=wa_link))
+            lines.append(t.gettext("Join on WhatsApp: {link}").format(link=wa_link))
         if tg_link:
-            lines.append(t.gettext("Join on Telegram: {link}", link=tg_link))
-        lines.append(t.gettext("Or send JOIN {code} by SMS or chat.", code=join_code))
+            lines.append(t.gettext("Join on Telegram: {link}").format(link=tg_link))
+        if sms:
+            lines.append(t.gettext("Join by SMS: send JOIN {code} to {number}.",
+                                   code=join_code, number=sms))
+        if not (wa_link or tg_link or sms):
+            lines.append(t.gettext("Our join code: {code}", code=join_code))
         text = "\n".join(lines)
         kits.append(ShareKit(locale=locale, text=text,
                              share_link=f"https://wa.me/?text={quote(text)}",
-                             join_link=wa_link, telegram_link=tg_link))
+                             join_link=wa_link, telegram_link=tg_link, sms_number=sms))
     return kits

@@ -90,8 +90,8 @@ def test_planned_alert_walk_in_french_dutch_and_arabic_on_every_channel(
             assert row.kind == f"alert_{stage}"
     by_locale = {r.payload["locale"]: r.payload["text"] for r in _rows(alert_engine, alert_id)
                  if r.kind == "alert_notice_24h"}
-    assert "jeudi 17:00" in by_locale["fr"] and "3 heures" in by_locale["fr"].replace("\xa0", " ")
-    assert "donderdag 17:00" in by_locale["nl"]
+    assert "jeudi à 17:00" in by_locale["fr"] and "3 heures" in by_locale["fr"]
+    assert "donderdag om 17:00" in by_locale["nl"]
     assert "الخميس" in by_locale["ar"] and "\u2068" in by_locale["ar"]
     start_rows = [r for r in _rows(alert_engine, alert_id) if r.kind == "alert_start"]
     assert all(len(r.payload["choices"]) == 3 for r in start_rows)

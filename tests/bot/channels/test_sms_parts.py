@@ -3,21 +3,41 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.engine import Engine
 
 from bot.channels.rendering import render_sms
-from bot.channels.sms_segments import count_segments, fits, is_gsm7, sms_parts, to_gsm7
+from bot.channels.senders import build_senders
+from bot.channels.sms_segments import (
+    count_segments,
+    fits,
+    is_gsm7,
+    sms_parts,
+    sms_text,
+    to_gsm7,
+)
+from bot.flows.alert import AlertMessages
 from bot.flows.base import ChannelView, StoredFacts, Who
 from bot.flows.questionnaire import _question_message
+from bot.outbound.dispatch import dispatch_due
+from core import outbox
+from core.alerts import Alert, AlertStage
+from core.communities import create_community
 from core.config import SUPPORTED_LOCALES
+from core.contacts import enrol_contact
+from core.db import session_scope
+from core.identities import touch_identity
 from core.messages import OutgoingMessage
+from core.models import Community, Contact
 from core.questionnaires import content_files, load_yaml
+from tests.bot.channels.conftest import settings_for
 from tests.bot.flows.conversation import Conversation, member
 from tests.fakes.directory import DEMO, MemoryDirectory
+from tests.fakes.twilio_api import FakeTwilio
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 # The longest names we expect: a community named in full, a contact's full name.
@@ -69,6 +89,93 @@ def test_any_text_goes_whole_in_sms_within_two_segments(text: str) -> None:
     plain = to_gsm7(text)
     words = (plain if plain is not None and not fits(text) else text).split()
     assert " ".join(parts).split() == words
+
+
+# -- what an SMS carries: typography phones do not need is plainened ----------------------
+
+def test_no_break_spaces_and_curly_quotes_do_not_make_a_text_ucs2() -> None:
+    text = "Voisins : l’alerte dure 2\u00a0heures («\u202f12\u202f%\u202f») — merci…"
+    assert not is_gsm7(text)
+    assert sms_text(text) == 'Voisins : l\'alerte dure 2 heures (" 12 % ") - merci...'
+    assert is_gsm7(sms_text(text)) and sms_parts(text) == [sms_text(text)]
+
+
+def test_arabic_loses_its_invisible_direction_marks_and_keeps_its_quotes() -> None:
+    text = "من Voisins: أرسل «انضمام \u2068VOISINS\u2069» الساعة \u206817:00\u2069\u200f"
+    assert sms_text(text) == "من Voisins: أرسل «انضمام VOISINS» الساعة 17:00"
+    assert count_segments(sms_text(text)).units == count_segments(text).units - 5
+
+
+def test_typography_stays_where_the_text_is_ucs2_anyway() -> None:
+    # "ê" needs UCS-2 whatever the quotes; letters are only ever changed by ``to_gsm7``.
+    assert sms_text("Prêt\u00a0? «\u00a0oui\u00a0»") == "Prêt ? « oui »"
+
+
+# -- every alert text, every duration from 30 minutes to 6 hours ---------------------------
+
+ALERT_STAGES = (AlertStage.NOTICE_24H, AlertStage.NOTICE_30MIN, AlertStage.START,
+                AlertStage.END, AlertStage.CANCELLATION)
+DURATIONS = range(30, 6 * 60 + 1, 15)
+START = datetime(2026, 12, 3, 16, 0, tzinfo=UTC)  # Thursday 17:00 in Brussels
+# The longest weekday and time each language can get (Wednesday / mercredi / woensdag...).
+STARTS = [START - timedelta(days=1), START + timedelta(hours=5, minutes=45)]
+
+
+def _alert_payloads(locale: str) -> list[tuple[str, dict[str, object]]]:
+    community = Community(id=1, slug="c", name="C", join_code="C", timezone="Europe/Brussels")
+    contact = Contact(id=1, community_id=1, locale=locale)
+    payloads = []
+    for starts_at in STARTS:
+        for minutes in DURATIONS:
+            alert = Alert(id=987654, community_id=1, starts_at=starts_at,
+                          ends_at=starts_at + timedelta(minutes=minutes))
+            for stage in ALERT_STAGES:
+                rendered = AlertMessages().render(stage, alert, community, contact)
+                payloads.append((f"{stage.value} {minutes} min", rendered.payload))
+    return payloads
+
+
+@pytest.mark.parametrize("locale", ["fr", "nl", "en", "es"])
+def test_every_alert_text_is_one_gsm7_sms_segment(locale: str) -> None:
+    too_long = {}
+    for case, payload in _alert_payloads(locale):
+        assert "\u00a0" not in str(payload["text"]) and "\u202f" not in str(payload["text"])
+        (sent,) = render_sms(payload)
+        count = count_segments(sent)
+        if count.encoding != "GSM-7" or count.segments != 1:
+            too_long[case] = (count, sent)
+    assert too_long == {}
+
+
+def test_every_arabic_alert_text_is_one_sms_within_two_segments() -> None:
+    for case, payload in _alert_payloads("ar"):
+        (sent,) = render_sms(payload)
+        assert count_segments(sent).segments <= 2, (case, count_segments(sent), sent)
+        assert not set("\u2066\u2067\u2068\u2069") & set(sent), case
+
+
+def test_a_french_two_hour_notice_reaches_twilio_as_one_plain_segment(
+        engine: Engine, fake_twilio: FakeTwilio) -> None:
+    """The case that cost two segments: "2 heures" came from Babel with a non-breaking space."""
+    address = "+32470555222"
+    with session_scope(engine) as session:
+        community = create_community(session, "c", "C", join_code="CCC")
+        assert community.id is not None
+        identity = touch_identity(session, "sms", address, T0)
+        contact = enrol_contact(session, identity, community.id, "fr", "v1", T0)
+        alert = Alert(id=5, community_id=community.id, starts_at=START,
+                      ends_at=START + timedelta(hours=2))
+        payload = AlertMessages().render(AlertStage.NOTICE_24H, alert, community,
+                                         contact).payload
+        outbox.enqueue(session, dedupe_key="alert:5:notice_24h:contact:1", identity=identity,
+                       kind="alert_notice_24h", payload=payload, now=T0)
+    dispatch_due(engine, build_senders(engine, settings_for(twilio=fake_twilio)),
+                 clock=lambda: T0)
+    (body,) = fake_twilio.bodies_to(address)
+    assert body == ("Voisins : alerte réseau jeudi à 17:00, pendant 2 heures. "
+                    "Pouvez-vous consommer moins à ce moment-là ? Merci !")
+    count = count_segments(body)
+    assert (count.encoding, count.segments) == ("GSM-7", 1)
 
 
 # -- every template that goes by SMS -------------------------------------------------------

@@ -136,6 +136,7 @@ def test_facilitator_gets_a_whatsapp_share_kit_per_language(engine: Engine) -> N
         rows = handle_incoming(engine, IncomingMessage("console", "demo-facilitator", text,
                                                        f"kit-{index}"), clock=lambda: NOW)
     kits = [row.payload for row in rows[1:]]
-    assert [kit["locale"] for kit in kits] == ["fr", "nl", "ar"]
+    # Every language the bot speaks, the community's first (not only those already in use).
+    assert [kit["locale"] for kit in kits] == ["fr", "nl", "en", "ar", "es"]
     assert all("https://wa.me/?text=" in kit["text"] for kit in kits)
     assert all("VOISINS" in unquote(kit["text"]) for kit in kits)

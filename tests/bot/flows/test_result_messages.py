@@ -69,7 +69,7 @@ def _mine(**figures: float | None) -> HouseholdImpact:
 def test_a_resident_reads_their_own_result() -> None:
     t = translator("en")
     text = own_result_text(t, ALERT, COMMUNITY, _mine())
-    assert text == ("During the alert of Thursday 3 December, 17:00, your home used 1.4 kWh "
+    assert text == ("During the alert on Thursday 3 December at 17:00, your home used 1.4 kWh "
                     "instead of the usual 2 kWh (-30%).")
     rebound = own_result_text(t, ALERT, COMMUNITY, _mine(after_kwh=0.5))
     assert rebound.endswith("In the 3 hours after, it used 0.5 kWh more than usual.")
