@@ -38,7 +38,7 @@ clean:
 # After changing user-facing strings: extract them and update every catalog.
 catalogs: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k gettext -k ngettext:1,2 --no-location --sort-output \
-	  --project=voisins --version=0.1 -o $(LOCALES)/messages.pot .
-	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages --no-fuzzy-matching \
+	  --project=voisins --version=0.1 --width 100 -o $(LOCALES)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages --width 100 --no-fuzzy-matching \
 	  --ignore-obsolete
 	$(BIN)/python -m bot.i18n.catalogs
