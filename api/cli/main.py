@@ -11,6 +11,8 @@ from api.cli.meters import app as meters_app
 from core.config import get_settings
 from core.db import make_engine, migrate, session_scope
 
+HELP_WORDS = {"fr": "AIDE", "nl": "HULP", "en": "HELP", "ar": "مساعدة", "es": "AYUDA"}
+
 app = typer.Typer(help="Voisins: a chat-first bot for energy communities.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -66,7 +68,9 @@ def _chat(community_slug: str | None, address: str, lang: str | None) -> None:
         typer.echo(f"You › JOIN {join_code}")
         console.say(f"JOIN {join_code}")
     else:
-        console.say("HELP")
+        # The help word of the chosen language: a stranger's first words pick the language
+        # of the answer, and "HELP" would be answered in English.
+        console.say(HELP_WORDS.get(lang or "", "HELP"))
     console.run()
 
 
