@@ -24,7 +24,7 @@ def db_upgrade(url: Annotated[str | None, typer.Option(help="Database URL")] = N
     engine = make_engine(url or get_settings().database_url)
     migrate(engine)
     from core.clock import utc_now
-    from core.questionnaires import load_content
+    from core.questionnaires.content import load_content
 
     with session_scope(engine) as session:
         loaded = load_content(session, utc_now())
@@ -75,7 +75,7 @@ def demo(
     """Seed a demo community (no credentials needed), then chat with the bot."""
     from core.clock import utc_now
     from core.demo import DEMO_SLUG, seed_demo
-    from core.questionnaires import load_content
+    from core.questionnaires.content import load_content
     from meters.demo import seed_demo_energy
 
     engine = make_engine()

@@ -15,7 +15,7 @@ from bot.flows.base import ChannelView, StoredFacts, Who
 from bot.flows.questionnaire import _question_message
 from core.config import SUPPORTED_LOCALES
 from core.messages import OutgoingMessage
-from core.questionnaires import content_files, load_yaml
+from core.questionnaires.content import content_files, load_yaml
 from tests.bot.flows.conversation import Conversation, member
 from tests.fakes.directory import DEMO, MemoryDirectory
 
@@ -138,7 +138,7 @@ def test_the_questionnaire_openings_fit_in_one_sms(locale: str) -> None:
     from bot.flows.alert import _survey_intro
     from bot.rendering.survey_invitations import campaign_intro
     from core.alerts import AlertStage
-    from core.questionnaires import localized
+    from core.questionnaires.definition import localized
 
     who = Who(channel="sms", locale=locale, contact_id=7)
     for path in content_files():
