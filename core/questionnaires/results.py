@@ -36,7 +36,8 @@ from core.questionnaires.definition import (
 from core.questionnaires.storage import Questionnaire, Response, ResponseStatus, definition_of
 from core.residents import counts_as_resident
 
-DEFAULT_PRIVACY_K = 5
+# The k of a database with no community yet: a new community's own default.
+DEFAULT_PRIVACY_K: int = Community.model_fields["privacy_k"].default
 # Languages too small to show on their own, together.
 OTHER = "other"
 # Texts in random order: the order of answers must not tell who wrote which.
