@@ -26,3 +26,16 @@ def require_admin(
     if not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong admin token",
                             headers={"WWW-Authenticate": "Bearer"})
+
+
+def require_research(
+    settings: Annotated[Settings, Depends(get_settings)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> None:
+    """A token with the research role, for row-level survey answers.
+
+    Tokens do not carry roles yet: until they do, the research role is the bootstrap admin
+    token's alone (``VOISINS_ADMIN_TOKEN``), so this is the admin check under another name.
+    When roles come, this is the one place that changes.
+    """
+    require_admin(settings, authorization)

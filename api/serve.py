@@ -21,7 +21,8 @@ from core.config import Settings, get_settings
 from core.db import make_engine, migrate, session_scope
 from core.gestures import load_gestures
 from core.groups import post_to_groups
-from core.questionnaires import expire_responses, load_content
+from core.questionnaires.content import load_content
+from core.questionnaires.responses import expire_responses
 from scheduler.campaigns import run_due_campaigns
 from scheduler.digests import send_meter_digests
 from scheduler.results import send_due_results

@@ -16,6 +16,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from core.clock import as_utc
 from core.models import ChannelIdentity, Cluster, Community, Contact, Household, OutboxMessage
 from core.quiet_hours import quiet_hours_shift
+from core.residents import counts_as_resident
 
 
 class AlertKind(enum.StrEnum):
@@ -289,12 +290,13 @@ def cluster_id_by_name(session: Session, community_id: int, name: str) -> int | 
 
 def audience_for(session: Session, community_id: int, cluster_id: int | None
                  ) -> list[tuple[Contact, ChannelIdentity]]:
-    """Who an alert is for: consented, not stopped contacts of the community (or cluster),
-    each with their most recently used reachable identity."""
+    """Who an alert is for: consented, not stopped residents of the community (or cluster),
+    each with their most recently used reachable identity. Staff count only with a household
+    of their own (``core.residents``)."""
     query = (
         select(Contact, ChannelIdentity)
         .join(ChannelIdentity, col(ChannelIdentity.contact_id) == Contact.id)
-        .where(Contact.community_id == community_id,
+        .where(Contact.community_id == community_id, counts_as_resident(),
                col(Contact.consented_at).is_not(None),
                col(Contact.opted_out_at).is_(None),
                col(ChannelIdentity.reachable).is_(True))

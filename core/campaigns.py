@@ -19,12 +19,13 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from core.alerts import audience_for, cluster_id_by_name
 from core.config import SUPPORTED_LOCALES
 from core.models import ChannelIdentity, Community, Contact, OutboxMessage, OutboxStatus
-from core.questionnaires import (
+from core.questionnaires.storage import (
     Questionnaire,
     Response,
     ResponseStatus,
     latest_questionnaire,
 )
+from core.residents import counts_as_resident
 
 DEFAULT_REMINDER_DELAY = timedelta(hours=48)
 
@@ -147,7 +148,8 @@ def cancel_campaign(session: Session, campaign: Campaign, now: datetime) -> int:
 
 def campaign_audience(session: Session, campaign: Campaign
                       ) -> list[tuple[Contact, ChannelIdentity]]:
-    """Consented, reachable contacts of the community (cluster), in the campaign's language."""
+    """Consented, reachable residents of the community (cluster), in the campaign's language
+    (staff only with a household of their own, as for alerts)."""
     everyone = audience_for(session, campaign.community_id, campaign.cluster_id)
     if campaign.locale is None:
         return everyone
@@ -161,8 +163,11 @@ def campaign_progress(session: Session, campaign_id: int) -> dict[str, int]:
         col(OutboxMessage.dedupe_key).startswith(f"campaign:{campaign_id}:start:"),
         col(OutboxMessage.status) != OutboxStatus.SUPPRESSED.value)).one()
     started = completed = 0
-    for status, answers in session.exec(select(Response.status, Response.answers).where(
-            Response.context == context_of(campaign_id))):
+    # Residents only: staff answers are not part of a response rate.
+    for status, answers in session.exec(
+            select(Response.status, Response.answers)
+            .join(Contact, col(Contact.id) == Response.contact_id)
+            .where(Response.context == context_of(campaign_id), counts_as_resident())):
         if status == ResponseStatus.COMPLETED.value:
             completed += 1
             started += 1

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LOCALES: tuple[str, ...] = ("fr", "nl", "en", "ar", "es")
 
@@ -38,6 +40,17 @@ class Settings(BaseSettings):
     # The consent text residents agree to (bot/flows/enrolment.py, consent_parts); bump it
     # when the wording changes. 2026-11.3: it names the home's meter readings.
     consent_version: str = "2026-11.3"
+    # The consent versions (comma-separated) whose text tells residents that their answers may
+    # be exported, under a pseudonym, for research. Only residents who agreed to one of them
+    # are in the row-level survey export; none of the texts so far says so, hence none.
+    research_consent_versions: Annotated[frozenset[str], NoDecode] = frozenset()
+
+    @field_validator("research_consent_versions", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
 
 
 @lru_cache(maxsize=1)

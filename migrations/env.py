@@ -12,7 +12,7 @@ import core.groups
 import core.media
 import core.metering
 import core.models
-import core.questionnaires
+import core.questionnaires.storage
 import core.results  # noqa: F401
 from core.db import make_engine
 

@@ -21,7 +21,7 @@ from core.campaigns import Campaign, CampaignStatus, campaign_audience, context_
 from core.clock import Clock, as_utc, utc_now
 from core.db import session_scope
 from core.models import Community, Contact
-from core.questionnaires import unfinished_contact_ids
+from core.questionnaires.responses import unfinished_contact_ids
 from core.quiet_hours import in_quiet_hours, quiet_hours_shift
 from scheduler.timeline import RenderedMessage, _open_conversation
 

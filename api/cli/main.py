@@ -27,7 +27,7 @@ def db_upgrade(url: Annotated[str | None, typer.Option(help="Database URL")] = N
     migrate(engine)
     from core.clock import utc_now
     from core.gestures import load_gestures
-    from core.questionnaires import load_content
+    from core.questionnaires.content import load_content
 
     with session_scope(engine) as session:
         loaded = load_content(session, utc_now())
@@ -82,7 +82,7 @@ def demo(
     from core.clock import utc_now
     from core.demo import DEMO_SLUG, seed_demo
     from core.gestures import load_gestures
-    from core.questionnaires import load_content
+    from core.questionnaires.content import load_content
     from meters.demo import seed_demo_energy
 
     engine = make_engine()

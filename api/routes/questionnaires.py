@@ -1,9 +1,11 @@
-"""Admin routes for questionnaires: create, new version, list, results and CSV export.
+"""Admin routes for questionnaires: create, new version, list, results, the two CSV exports,
+and campaigns (a questionnaire sent to an audience, with one reminder).
 
-Privacy rule for results (decided here): the admin API is the facilitator side, so free-text
-answers are included. Per-language breakdowns follow the k-anonymity rule of the design
-(k = ``MIN_GROUP`` = 5): every language with fewer than 5 responses is merged into "other";
-if "other" still has fewer than 5 responses it is hidden (its responses stay in the totals).
+Results follow the privacy rules of ``core.questionnaires.results``: k is the community's
+``privacy_k``; nothing about answers below k respondents, a question's counts from k answers,
+free texts from k writers in random order. ``results.csv`` is those same counts. The
+row-level ``responses.csv`` is for the research role only, and holds only residents whose
+consent text mentions research use (``VOISINS_RESEARCH_CONSENT_VERSIONS``).
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
-from fastapi.responses import Response as HttpResponse
-from pydantic import BaseModel, Field
-from sqlalchemy.engine import Engine
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
 
-from api.auth import require_admin
-from api.deps import community_or_404, get_clock, get_engine
+from api.auth import require_admin, require_research
+from api.deps import ClockDep, SessionDep, SettingsDep, community_or_404
 from core.campaigns import (
     Campaign,
     CampaignError,
@@ -25,158 +27,229 @@ from core.campaigns import (
     cancel_campaign,
     create_campaign,
 )
-from core.clock import Clock
-from core.db import session_scope
-from core.questionnaires import (
-    DefinitionError,
+from core.questionnaires.definition import Definition, DefinitionError, QuestionType
+from core.questionnaires.export import counts_csv, research_rows_csv
+from core.questionnaires.results import Results, results_for
+from core.questionnaires.storage import (
     Questionnaire,
-    QuestionResult,
-    Results,
     create_questionnaire,
-    export_csv,
     latest_questionnaire,
     list_questionnaires,
     new_version,
-    parse_definition,
-    results_for,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["questionnaires"],
                    dependencies=[Depends(require_admin)])
 
-MIN_GROUP = 5
-OTHER = "other"
+
+class ErrorMessage(BaseModel):
+    detail: str
 
 
-def _problems(exc: DefinitionError) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, list(exc.problems))
+class CsvResponse(PlainTextResponse):
+    media_type = "text/csv"
 
 
-def _summary(row: Questionnaire) -> dict[str, Any]:
-    return {"id": row.id, "slug": row.slug, "version": row.version, "active": row.active}
+def _csv_doc(description: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": description,
+                  "content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
-@router.post("/questionnaires", status_code=status.HTTP_201_CREATED)
-def create(definition: dict[str, Any], engine: Annotated[Engine, Depends(get_engine)],
-           clock: Annotated[Clock, Depends(get_clock)]) -> dict[str, Any]:
+ContextQuery = Annotated[str | None, Query(
+    description='one survey round only, e.g. "alert:42" or "campaign:3"')]
+CommunityQuery = Annotated[str | None, Query(
+    description="one community only (its slug); otherwise every community, with the "
+                "strictest privacy_k among them")]
+
+
+# --------------------------------------------------------------------------------------------
+# Definitions and versions
+# --------------------------------------------------------------------------------------------
+
+class QuestionnaireSummary(BaseModel):
+    id: int
+    slug: str
+    version: int
+    active: bool
+
+
+class QuestionnaireVersion(BaseModel):
+    id: int
+    version: int
+    active: bool
+    created_at: str | None = Field(description="ISO-8601")
+
+
+class QuestionnaireListing(BaseModel):
+    slug: str
+    title: dict[str, str] = Field(description="of the active version (else the latest)")
+    active_id: int | None
+    versions: list[QuestionnaireVersion]
+
+
+def _summary(row: Questionnaire) -> QuestionnaireSummary:
+    assert row.id is not None
+    return QuestionnaireSummary(id=row.id, slug=row.slug, version=row.version,
+                                active=row.active)
+
+
+def _unprocessable(field: str, message: str, given: object) -> HTTPException:
+    # The same shape as FastAPI's own validation errors, so clients read one kind of 422.
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [
+        {"type": "questionnaire", "loc": ["body", field], "msg": message, "input": given}])
+
+
+def _refused(exc: DefinitionError) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [
+        {"type": "questionnaire", "loc": ["body"], "msg": problem} for problem in exc.problems])
+
+
+@router.post("/questionnaires", status_code=status.HTTP_201_CREATED,
+             response_model=QuestionnaireSummary)
+def create(definition: Definition, session: SessionDep, clock: ClockDep
+           ) -> QuestionnaireSummary:
+    """A new questionnaire (version 1). A bad definition gets every problem at once (422)."""
+    if latest_questionnaire(session, definition.slug, active_only=False) is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"questionnaire {definition.slug!r} exists already: use "
+                            f"PUT /api/v1/questionnaires/{definition.slug} for a new version")
     try:
-        parsed = parse_definition(definition)
+        return _summary(create_questionnaire(session, definition, clock()))
     except DefinitionError as exc:
-        raise _problems(exc) from None
-    with session_scope(engine) as session:
-        if latest_questionnaire(session, parsed.slug, active_only=False) is not None:
-            raise HTTPException(status.HTTP_409_CONFLICT,
-                                f"questionnaire {parsed.slug!r} exists already: use "
-                                f"PUT /api/v1/questionnaires/{parsed.slug} for a new version")
-        try:
-            row = create_questionnaire(session, parsed, clock())
-        except DefinitionError as exc:
-            raise _problems(exc) from None
-        return _summary(row)
+        raise _refused(exc) from None
 
 
-@router.put("/questionnaires/{slug}")
-def update(slug: str, definition: dict[str, Any],
-           engine: Annotated[Engine, Depends(get_engine)],
-           clock: Annotated[Clock, Depends(get_clock)]) -> dict[str, Any]:
+@router.put("/questionnaires/{slug}", response_model=QuestionnaireSummary)
+def update(slug: str, definition: Definition, session: SessionDep, clock: ClockDep
+           ) -> QuestionnaireSummary:
     """A new version; responses already given keep the version they answered."""
+    if definition.slug != slug:
+        raise _unprocessable("slug", f"the definition says {definition.slug!r}, the URL "
+                                     f"{slug!r}", definition.slug)
+    if latest_questionnaire(session, slug, active_only=False) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            f"no questionnaire {slug!r}: create it with POST first")
     try:
-        parsed = parse_definition(definition)
+        return _summary(new_version(session, slug, definition, clock()))
     except DefinitionError as exc:
-        raise _problems(exc) from None
-    if parsed.slug != slug:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            [f"slug: the definition says {parsed.slug!r}, the URL {slug!r}"])
-    with session_scope(engine) as session:
-        if latest_questionnaire(session, slug, active_only=False) is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND,
-                                f"no questionnaire {slug!r}: create it with POST first")
-        try:
-            row = new_version(session, slug, parsed, clock())
-        except DefinitionError as exc:
-            raise _problems(exc) from None
-        return _summary(row)
+        raise _refused(exc) from None
 
 
-@router.get("/questionnaires")
-def list_all(engine: Annotated[Engine, Depends(get_engine)]) -> list[dict[str, Any]]:
+@router.get("/questionnaires", response_model=list[QuestionnaireListing])
+def list_all(session: SessionDep) -> list[QuestionnaireListing]:
     """One entry per slug with its versions (id, version, active, created_at)."""
-    with session_scope(engine) as session:
-        grouped: dict[str, dict[str, Any]] = {}
-        for row in list_questionnaires(session):
-            entry = grouped.setdefault(row.slug, {"slug": row.slug, "title": row.title,
-                                                  "active_id": None, "versions": []})
-            entry["versions"].append({
-                "id": row.id, "version": row.version, "active": row.active,
-                "created_at": row.created_at.isoformat() if row.created_at else None})
-            if row.active:
-                entry["active_id"] = row.id
-                entry["title"] = row.title
-        return list(grouped.values())
+    grouped: dict[str, QuestionnaireListing] = {}
+    for row in list_questionnaires(session):
+        assert row.id is not None
+        entry = grouped.setdefault(row.slug, QuestionnaireListing(
+            slug=row.slug, title=row.title, active_id=None, versions=[]))
+        entry.versions.append(QuestionnaireVersion(
+            id=row.id, version=row.version, active=row.active,
+            created_at=row.created_at.isoformat() if row.created_at else None))
+        if row.active:
+            entry.active_id = row.id
+            entry.title = row.title
+    return list(grouped.values())
 
 
-def merge_small_locales(by_locale: dict[str, dict[str, int]],
-                        sizes: dict[str, int]) -> dict[str, dict[str, int]]:
-    """Languages under ``MIN_GROUP`` responses go to "other"; a too small "other" is hidden."""
-    merged: dict[str, dict[str, int]] = {}
-    other: dict[str, int] = {}
-    other_size = 0
-    for locale, counts in sorted(by_locale.items()):
-        if sizes.get(locale, 0) >= MIN_GROUP:
-            merged[locale] = dict(counts)
-            continue
-        other_size += sizes.get(locale, 0)
-        for key, value in counts.items():
-            other[key] = other.get(key, 0) + value
-    if other and other_size >= MIN_GROUP:
-        merged[OTHER] = other
-    return merged
+# --------------------------------------------------------------------------------------------
+# Results and exports
+# --------------------------------------------------------------------------------------------
+
+class QuestionResultView(BaseModel):
+    id: str
+    type: QuestionType
+    withheld: bool = Field(description="fewer than min_group people answered this question: "
+                                       "no counts, no texts")
+    answered: int | None = Field(description="people who answered (null below min_group "
+                                             "respondents)")
+    skipped: int | None
+    counts: dict[str, int] | None = Field(
+        default=None, description="answer code → people; a multiple choice counts in every "
+                                  "option picked; null when withheld or for free text")
+    by_locale: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="languages with at least min_group answers; the "
+                                          "smaller ones together as \"other\"")
+    texts: list[str] | None = Field(
+        default=None, description="free texts, in random order, without who wrote them; null "
+                                  "when fewer than min_group people wrote one")
 
 
-def _question_view(result: QuestionResult, sizes: dict[str, int]) -> dict[str, Any]:
-    view: dict[str, Any] = {"id": result.question_id, "type": result.type,
-                            "answered": result.answered, "skipped": result.skipped}
-    if result.type == "text":
-        view["texts"] = list(result.texts)
-    else:
-        view["counts"] = dict(result.counts)
-        view["by_locale"] = merge_small_locales(result.by_locale, sizes)
-    return view
+class ResultsView(BaseModel):
+    questionnaire: str
+    version: int
+    min_group: int = Field(description="k: the community's privacy_k")
+    responses: int = Field(description="residents who started (staff without a household "
+                                       "are not counted)")
+    completed: int
+    completion_rate: float
+    withheld: bool = Field(description="fewer than min_group people responded: no answers "
+                                       "are shown")
+    by_locale: dict[str, dict[str, int]] = Field(
+        description="responses and completed per language, as for questions")
+    questions: list[QuestionResultView]
 
 
-def results_view(results: Results) -> dict[str, Any]:
-    sizes = {locale: entry["responses"] for locale, entry in results.by_locale.items()}
-    return {
-        "questionnaire": results.questionnaire, "version": results.version,
-        "responses": results.responses, "completed": results.completed,
-        "completion_rate": results.completion_rate,
-        "by_locale": merge_small_locales(results.by_locale, sizes),
-        "min_group": MIN_GROUP,
-        "questions": [_question_view(q, sizes) for q in results.questions],
-    }
+def results_view(results: Results) -> ResultsView:
+    return ResultsView(
+        questionnaire=results.questionnaire, version=results.version,
+        min_group=results.min_group, responses=results.responses,
+        completed=results.completed, completion_rate=results.completion_rate,
+        withheld=results.withheld, by_locale=results.by_locale,
+        questions=[QuestionResultView(
+            id=q.question_id, type=QuestionType(q.type), withheld=q.withheld,
+            answered=q.answered, skipped=q.skipped, counts=q.counts, by_locale=q.by_locale,
+            texts=q.texts) for q in results.questions])
 
 
-@router.get("/questionnaires/{questionnaire_id}/results")
-def results(questionnaire_id: int, engine: Annotated[Engine, Depends(get_engine)],
-            context: str | None = None) -> dict[str, Any]:
-    with session_scope(engine) as session:
-        found = results_for(session, questionnaire_id, context, include_texts=True)
-        if found is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND,
-                                f"no questionnaire {questionnaire_id}")
-        return results_view(found)
+def _results(session: Session, questionnaire_id: int, context: str | None,
+             community: str | None) -> Results:
+    community_id = community_or_404(session, community).id if community else None
+    found = results_for(session, questionnaire_id, context, community_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no questionnaire {questionnaire_id}")
+    return found
 
 
-@router.get("/questionnaires/{questionnaire_id}/results.csv")
-def results_csv(questionnaire_id: int, engine: Annotated[Engine, Depends(get_engine)],
-                context: str | None = None) -> HttpResponse:
-    with session_scope(engine) as session:
-        text = export_csv(session, questionnaire_id, context)
-        if text is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND,
-                                f"no questionnaire {questionnaire_id}")
-    return HttpResponse(text, media_type="text/csv; charset=utf-8", headers={
+@router.get("/questionnaires/{questionnaire_id}/results", response_model=ResultsView)
+def results(questionnaire_id: int, session: SessionDep, context: ContextQuery = None,
+            community: CommunityQuery = None) -> ResultsView:
+    """Counts per answer and language, and free texts, under the privacy rules."""
+    return results_view(_results(session, questionnaire_id, context, community))
+
+
+@router.get("/questionnaires/{questionnaire_id}/results.csv", response_class=CsvResponse,
+            responses=_csv_doc("question, language (\"all\" for every language), answer, "
+                               "count: the counts that /results shows, nothing more"))
+def results_csv(questionnaire_id: int, session: SessionDep, context: ContextQuery = None,
+                community: CommunityQuery = None) -> CsvResponse:
+    text = counts_csv(_results(session, questionnaire_id, context, community))
+    return CsvResponse(text, headers={
         "Content-Disposition": f'attachment; filename="questionnaire-{questionnaire_id}.csv"'})
+
+
+@router.get("/questionnaires/{questionnaire_id}/responses.csv", response_class=CsvResponse,
+            dependencies=[Depends(require_research)],
+            responses={**_csv_doc("one row per response (pseudonymous respondent, option "
+                                  "codes, free texts) of the residents who consented to "
+                                  "research use"),
+                       403: {"model": ErrorMessage,
+                             "description": "no consent version is marked as mentioning "
+                                            "research use"}})
+def responses_csv(questionnaire_id: int, session: SessionDep, settings: SettingsDep,
+                  context: ContextQuery = None) -> CsvResponse:
+    """Row-level answers, for research only (a token with the research role)."""
+    if not settings.research_consent_versions:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "row-level answers are exported only for residents whose consent "
+                            "text mentions research use, and no consent version is marked so: "
+                            "list them in VOISINS_RESEARCH_CONSENT_VERSIONS")
+    text = research_rows_csv(session, questionnaire_id, settings.research_consent_versions,
+                             context)
+    if text is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no questionnaire {questionnaire_id}")
+    return CsvResponse(text, headers={"Content-Disposition": f'attachment; filename='
+                                      f'"questionnaire-{questionnaire_id}-responses.csv"'})
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,48 +264,79 @@ class CampaignRequest(BaseModel):
     reminder_delay_hours: int = Field(default=48, ge=1, le=14 * 24)
 
 
+class CampaignProgress(BaseModel):
+    """Counts only, never who."""
+
+    model_config = ConfigDict(extra="allow")
+    sent: int = Field(description="first questions queued (not held back)")
+    started: int = Field(description="answered at least one question, or finished")
+    completed: int
+
+
+class CampaignView(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    questionnaire_id: int
+    questionnaire: str | None = Field(description="its slug")
+    version: int | None
+    community_id: int
+    cluster_id: int | None
+    locale: str | None
+    status: str = Field(description="scheduled, sent, done or cancelled")
+    created_at: str | None = Field(description="ISO-8601, as are the other times")
+    due_at: str | None
+    sent_at: str | None
+    reminder_due_at: str | None
+    reminder_sent_at: str | None
+    cancelled_at: str | None
+    progress: CampaignProgress
+
+
+class CancelledCampaign(CampaignView):
+    held_back: int = Field(description="messages still waiting that will not be sent")
+
+
 @router.post("/communities/{slug}/campaigns", status_code=status.HTTP_201_CREATED,
-             tags=["campaigns"])
-def start_campaign(slug: str, request: CampaignRequest,
-                   engine: Annotated[Engine, Depends(get_engine)],
-                   clock: Annotated[Clock, Depends(get_clock)]) -> dict[str, Any]:
+             tags=["campaigns"], response_model=CampaignView)
+def start_campaign(slug: str, request: CampaignRequest, session: SessionDep, clock: ClockDep
+                   ) -> CampaignView:
     """Sent by the scheduler's next tick (after quiet hours); one reminder to non-finishers."""
-    with session_scope(engine) as session:
-        community = community_or_404(session, slug)
-        try:
-            campaign = create_campaign(
-                session, community, request.questionnaire, clock(), cluster=request.cluster,
-                locale=request.locale,
-                reminder_delay=timedelta(hours=request.reminder_delay_hours))
-        except CampaignError as exc:
-            code = status.HTTP_404_NOT_FOUND if exc.code == "not_found" else \
-                status.HTTP_422_UNPROCESSABLE_CONTENT
-            raise HTTPException(code, str(exc)) from None
-        return campaign_summary(session, campaign)
+    community = community_or_404(session, slug)
+    try:
+        campaign = create_campaign(
+            session, community, request.questionnaire, clock(), cluster=request.cluster,
+            locale=request.locale, reminder_delay=timedelta(hours=request.reminder_delay_hours))
+    except CampaignError as exc:
+        code = status.HTTP_404_NOT_FOUND if exc.code == "not_found" else \
+            status.HTTP_422_UNPROCESSABLE_CONTENT
+        raise HTTPException(code, str(exc)) from None
+    return CampaignView.model_validate(campaign_summary(session, campaign))
 
 
-@router.get("/campaigns/{campaign_id}", tags=["campaigns"])
-def read_campaign(campaign_id: int, engine: Annotated[Engine, Depends(get_engine)]
-                  ) -> dict[str, Any]:
+def _campaign_or_404(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign {campaign_id}")
+    return campaign
+
+
+@router.get("/campaigns/{campaign_id}", tags=["campaigns"], response_model=CampaignView)
+def read_campaign(campaign_id: int, session: SessionDep) -> CampaignView:
     """The campaign with its progress: sent, started, completed (counts only)."""
-    with session_scope(engine) as session:
-        campaign = session.get(Campaign, campaign_id)
-        if campaign is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign {campaign_id}")
-        return campaign_summary(session, campaign)
+    campaign = _campaign_or_404(session, campaign_id)
+    return CampaignView.model_validate(campaign_summary(session, campaign))
 
 
-@router.post("/campaigns/{campaign_id}/cancel", tags=["campaigns"])
-def cancel_campaign_route(campaign_id: int, engine: Annotated[Engine, Depends(get_engine)],
-                          clock: Annotated[Clock, Depends(get_clock)]) -> dict[str, Any]:
+@router.post("/campaigns/{campaign_id}/cancel", tags=["campaigns"],
+             response_model=CancelledCampaign)
+def cancel_campaign_route(campaign_id: int, session: SessionDep, clock: ClockDep
+                          ) -> CancelledCampaign:
     """Stop a campaign: not sent, or not reminded; messages still waiting are held back
     (``held_back``). Answers already given stay. 409 once its reminder has gone."""
-    with session_scope(engine) as session:
-        campaign = session.get(Campaign, campaign_id)
-        if campaign is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign {campaign_id}")
-        try:
-            held_back = cancel_campaign(session, campaign, clock())
-        except CampaignError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        return {**campaign_summary(session, campaign), "held_back": held_back}
+    campaign = _campaign_or_404(session, campaign_id)
+    try:
+        held_back = cancel_campaign(session, campaign, clock())
+    except CampaignError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return CancelledCampaign.model_validate({**campaign_summary(session, campaign),
+                                             "held_back": held_back})

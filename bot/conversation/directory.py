@@ -13,7 +13,8 @@ from core.communities import community_by_join_code, household_by_code
 from core.contacts import messages_sent_to
 from core.metering import Meter
 from core.models import ChannelIdentity, Cluster, Community, Contact, Household
-from core.questionnaires import Definition, SqlQuestionnaires, list_questionnaires
+from core.questionnaires.definition import Definition
+from core.questionnaires.storage import SqlQuestionnaires, list_questionnaires
 
 
 def community_view(community: Community) -> CommunityView:

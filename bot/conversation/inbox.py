@@ -42,7 +42,7 @@ from core.identities import touch_identity
 from core.inbound import first_delivery
 from core.messages import IncomingMessage, OutgoingMessage
 from core.models import ChannelIdentity, Community, Contact, Household, OutboxMessage, Role
-from core.questionnaires import (
+from core.questionnaires.responses import (
     SURVEY_STATE_TTL,
     CompleteResponse,
     ExpireResponse,

@@ -19,12 +19,9 @@ from bot.rendering.survey_invitations import survey_message
 from core.alerts import Alert, AlertIntent, AlertStage
 from core.messages import Choice, IncomingMessage
 from core.models import Community, Contact
-from core.questionnaires import (
-    Questionnaire,
-    completed_contact_ids,
-    latest_questionnaire,
-    load_content,
-)
+from core.questionnaires.content import load_content
+from core.questionnaires.responses import completed_contact_ids
+from core.questionnaires.storage import Questionnaire, latest_questionnaire
 from scheduler.timeline import RenderedMessage
 
 FLOW = "alert"

@@ -8,7 +8,8 @@ from typing import Any, Protocol
 
 from bot.i18n import Translator, translator
 from core.messages import Choice, OutgoingMessage
-from core.questionnaires import Definition, QuestionnaireEffect
+from core.questionnaires.definition import Definition
+from core.questionnaires.responses import QuestionnaireEffect
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from bot.flows.base import (
 )
 from bot.flows.language import LANGUAGE_CHOICES
 from bot.flows.menu import HINT_CHANNELS, menu_message
-from bot.i18n.keywords import fold
+from bot.i18n.keywords import fold, is_skip
 from core.messages import Choice, IncomingMessage, OutgoingMessage
 
 FLOW = "enrolment"
@@ -175,7 +175,7 @@ def _on_household(message: IncomingMessage, who: Who, state: FlowState,
 
 
 def _is_skip_word(message: IncomingMessage) -> bool:
-    return fold(message.text) in {"skip", "passer", "overslaan", "saltar", "تخطي"}
+    return is_skip(message.text)
 
 
 def _welcome(who: Who, state: FlowState, linked: bool, intro: str | None = None) -> FlowResult:

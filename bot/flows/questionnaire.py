@@ -2,7 +2,7 @@
 
 Pure like every flow: the definition comes from an injected ``QuestionnaireLookup``, answers go
 out as effects (``RecordAnswer``, ``CompleteResponse``, ``ExpireResponse`` from
-``core.questionnaires``) that the inbox applies with ``apply_questionnaire_effect``.
+``core.questionnaires.responses``) that the inbox applies with ``apply_questionnaire_effect``.
 
 State data (JSON): questionnaire_id, version, response_id, expires_at (ISO, UTC), question (the
 id being asked), invalid (invalid replies to it so far), answers, deferred, dropped, and
@@ -19,31 +19,28 @@ from typing import Any, cast
 from bot.flows.base import IDLE, Effect, FlowResult, FlowState, Who, say
 from bot.flows.menu import menu_message
 from bot.i18n import keywords
+from bot.i18n.answers import SKIPPED, Invalid, Reason, Skipped, parse_answer
 from core.clock import as_utc
 from core.messages import Choice, IncomingMessage, OutgoingMessage
-from core.questionnaires import (
-    SKIPPED,
+from core.questionnaires.definition import (
     Answers,
     AnswerValue,
-    CompleteResponse,
     Definition,
     DefinitionError,
-    ExpireResponse,
-    Invalid,
     Question,
-    QuestionnaireEffect,
-    QuestionnaireLookup,
     QuestionType,
-    Reason,
-    RecordAnswer,
-    Skipped,
     localized,
-    next_question,
-    parse_answer,
     parse_definition,
-    progress,
     value_fits,
 )
+from core.questionnaires.responses import (
+    CompleteResponse,
+    ExpireResponse,
+    QuestionnaireEffect,
+    RecordAnswer,
+)
+from core.questionnaires.storage import QuestionnaireLookup
+from core.questionnaires.walk import next_question, progress
 
 FLOW = "questionnaire"
 STEP = "answer"
@@ -82,7 +79,7 @@ def start(who: Who, questionnaire_id: int, response_id: int, lookup: Questionnai
           intro: str | None = None) -> FlowResult:
     """The first (or next, with ``answers`` already given) question, with the intro.
 
-    The response row exists already (``core.questionnaires.start_response``).
+    The response row exists already (``core.questionnaires.responses.start_response``).
     """
     definition = lookup.questionnaire(questionnaire_id)
     if definition is None:
@@ -173,7 +170,7 @@ def _read(message: IncomingMessage, question: Question, who: Who
     # The Skip choice is numbered last: "4" under three options and Skip means skip.
     if question.optional and keywords.parse_number(text) == len(_choices(who, question)):
         return SKIPPED
-    return parse_answer(question, text, who.locale, keywords)
+    return parse_answer(question, text, who.locale)
 
 
 def _button_of(key: str, question: Question) -> bool:

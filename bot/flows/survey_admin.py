@@ -22,7 +22,7 @@ from bot.conversation.choices import match_choice
 from bot.flows.base import FlowResult, FlowState, ShowSurveyResults, StartCampaign, Who, say
 from bot.flows.menu import menu_message
 from core.messages import Choice, IncomingMessage
-from core.questionnaires import localized
+from core.questionnaires.definition import localized
 
 FLOW = "survey_admin"
 SEND = "send"

@@ -77,6 +77,11 @@ GREETING_WORDS: dict[str, frozenset[str]] = {
 }
 # Arabic letters say it all: any of them and the answer is in Arabic.
 _ARABIC_LETTER = re.compile("[\u0621-\u064a\u066e-\u06d3\u06fa-\u06ff]")
+# Skipping an optional question (and the household code at enrolment).
+SKIP_WORDS = frozenset({"skip", "pass", "passer", "passe", "overslaan", "saltar", "تخطي",
+                        "تخطى"})
+# "1 et 3", "1 and 3", "1 y 3", "1 و 3": the joining word is noise between numbers.
+AND_WORDS = frozenset({"et", "and", "en", "y", "e", "و"})
 
 _EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$", re.UNICODE)
 # Direction marks and isolates: invisible, but copied along with text from our own
@@ -113,6 +118,8 @@ _FOLDED_YES = {locale: _folded_set(words) for locale, words in YES_WORDS.items()
 _FOLDED_NO = {locale: _folded_set(words) for locale, words in NO_WORDS.items()}
 _FOLDED_GREETINGS = {locale: _folded_set(words) for locale, words in GREETING_WORDS.items()}
 _WORD = re.compile(r"\w+", re.UNICODE)
+_FOLDED_SKIP = _folded_set(SKIP_WORDS)
+_FOLDED_AND = _folded_set(AND_WORDS)
 
 
 def command_and_argument(text: str) -> tuple[str, str]:
@@ -159,6 +166,15 @@ def is_yes(text: str, locale: str) -> bool:
 
 def is_no(text: str, locale: str) -> bool:
     return fold(text) in _FOLDED_NO.get(locale, frozenset()) | _FOLDED_NO["en"]
+
+
+def is_skip(text: str) -> bool:
+    """SKIP in any language, or a lone "-"."""
+    return fold(text) in _FOLDED_SKIP or text.strip() == "-"
+
+
+def is_and_word(text: str) -> bool:
+    return fold(text) in _FOLDED_AND
 
 
 def parse_number(text: str) -> int | None:

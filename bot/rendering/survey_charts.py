@@ -14,14 +14,14 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from core.questionnaires import (
+from core.questionnaires.definition import (
     CHOICE_TYPES,
     Definition,
     Question,
-    QuestionResult,
     QuestionType,
     localized,
 )
+from core.questionnaires.results import QuestionResult
 from meters.charts import figure_png
 
 Gettext = Callable[[str], str]
@@ -49,9 +49,10 @@ def is_charted(question: Question) -> bool:
 def question_chart(question: Question, result: QuestionResult, locale: str,
                    gettext: Gettext) -> bytes:
     """Horizontal bars, one per option, with the count at the end of each bar."""
-    codes = list(result.counts)
+    counts = result.counts or {}
+    codes = list(counts)
     labels = [textwrap.fill(option_label(question, c, locale, gettext), 28) for c in codes]
-    values = [result.counts[c] for c in codes]
+    values = [counts[c] for c in codes]
     height = max(3.0, 1.2 + 0.55 * len(codes))
     with matplotlib.rc_context(FONT):
         figure = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained")
@@ -74,11 +75,12 @@ def question_chart(question: Question, result: QuestionResult, locale: str,
 
 def charts_for(definition: Definition, results: list[QuestionResult], locale: str,
                gettext: Gettext) -> list[tuple[Question, QuestionResult, bytes]]:
-    """A chart for every choice question that has at least one answer."""
+    """A chart for every choice question whose counts may be shown (``privacy_k`` answers)."""
     charts = []
     for result in results:
         question = definition.question(result.question_id)
-        if question is None or not is_charted(question) or result.answered == 0:
+        if question is None or not is_charted(question) or result.counts is None \
+                or not result.answered:
             continue
         charts.append((question, result, question_chart(question, result, locale, gettext)))
     return charts

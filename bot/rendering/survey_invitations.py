@@ -18,14 +18,9 @@ from bot.flows.questionnaire import start as start_survey
 from bot.i18n import Translator, choose_locale, translator
 from core.campaigns import Campaign, context_of
 from core.models import Community, Contact
-from core.questionnaires import (
-    SURVEY_STATE_TTL,
-    Questionnaire,
-    ResponseStatus,
-    SqlQuestionnaires,
-    localized,
-    start_response,
-)
+from core.questionnaires.definition import localized
+from core.questionnaires.responses import SURVEY_STATE_TTL, start_response
+from core.questionnaires.storage import Questionnaire, ResponseStatus, SqlQuestionnaires
 from scheduler.timeline import RenderedMessage
 
 

@@ -1,7 +1,8 @@
 """The database side of the facilitator survey flow: lookups, the StartCampaign effect, and
 the results summary with one chart per choice question.
 
-Results go to facilitators only (free texts included); residents get nothing here.
+Results go to facilitators only, for their own community and under the privacy rules of
+``core.questionnaires.results``; residents get nothing here.
 """
 
 from __future__ import annotations
@@ -17,12 +18,9 @@ from core.campaigns import Campaign, CampaignError, create_campaign
 from core.media import store_png
 from core.messages import OutgoingMessage
 from core.models import Community, Contact
-from core.questionnaires import (
-    Questionnaire,
-    definition_of,
-    localized,
-    results_for,
-)
+from core.questionnaires.definition import localized
+from core.questionnaires.results import results_for
+from core.questionnaires.storage import Questionnaire, definition_of
 
 FACILITATOR = "facilitator"
 MAX_TEXTS = 10
@@ -47,12 +45,17 @@ def apply_campaign_effect(session: Session, contact: Contact, effect: StartCampa
 
 def survey_results_replies(session: Session, who: Who, questionnaire_id: int, now: datetime
                            ) -> list[OutgoingMessage]:
-    """A summary text, then one chart per answered choice question; facilitators only."""
-    if who.role != FACILITATOR:
+    """A summary text, then one chart per choice question; facilitators only.
+
+    Only the facilitator's own community, under the privacy rules of
+    ``core.questionnaires.results``: no answer below ``privacy_k`` respondents, a question from
+    ``privacy_k`` answers, free texts from ``privacy_k`` writers, in random order.
+    """
+    if who.role != FACILITATOR or who.community is None:
         return []
     t = translator(who.locale)
     row = session.get(Questionnaire, questionnaire_id)
-    results = results_for(session, questionnaire_id, include_texts=True)
+    results = results_for(session, questionnaire_id, community_id=who.community.id)
     if row is None or results is None:
         return [OutgoingMessage(text=t.gettext("I could not find this questionnaire."),
                                 locale=who.locale)]
@@ -66,17 +69,26 @@ def survey_results_replies(session: Session, who: Who, questionnaire_id: int, no
     lines.append(t.gettext("{completed} of {responses} finished ({rate} %).",
                            completed=results.completed, responses=results.responses,
                            rate=round(results.completion_rate * 100)))
+    if results.withheld:
+        lines.append(t.gettext("Answers are shown once {k} people have answered, so that "
+                               "nobody can be recognised.", k=results.min_group))
+        return [OutgoingMessage(text="\n".join(lines), locale=who.locale,
+                                kind="survey_results")]
     for result in results.questions:
         question = definition.question(result.question_id)
         if question is None or not result.texts:
             continue
         lines.append(f"\u2022 {localized(question.text, who.locale)}")
-        for text in result.texts[-MAX_TEXTS:]:
+        for text in result.texts[:MAX_TEXTS]:
             lines.append(f"  \u2013 {text[:MAX_TEXT_LENGTH]}")
+    if any(result.withheld and result.answered for result in results.questions):
+        lines.append(t.gettext("Questions answered by fewer than {k} people are not shown.",
+                               k=results.min_group))
     replies = [OutgoingMessage(text="\n".join(lines), locale=who.locale, kind="survey_results")]
     for question, result, png in charts_for(definition, results.questions, who.locale,
                                             t.gettext):
-        top = max(result.counts, key=lambda code: result.counts[code])
+        counts = result.counts or {}
+        top = max(counts, key=lambda code: counts[code])
         caption = t.gettext("{question} ({answered} answers; most often: {top})",
                             question=localized(question.text, who.locale),
                             answered=result.answered,

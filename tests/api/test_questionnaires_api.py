@@ -1,33 +1,46 @@
-"""The questionnaire routes: create, new version, list, results (k = 5 per language), CSV."""
+"""The questionnaire routes: create (schema in /docs, 422 from validation), new version, list,
+results and the counts CSV under the privacy rules (k-1 and k respondents), the research CSV,
+and campaigns."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from api.app import create_app
-from api.routes.questionnaires import merge_small_locales
 from core.config import Settings
 from core.db import session_scope
-from core.questionnaires import complete_response, record_answer, start_response
+from core.models import Community, Contact, Household, Role
+from core.questionnaires.responses import complete_response, record_answer, start_response
 from tests.fakes.community import seed_residents
 from tests.fakes.surveys import mood_definition as definition
 from tests.fakes.surveys import texts
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 AUTH = {"Authorization": "Bearer s3cret"}
+K = 5
+
+
+def _client(engine: Engine, **settings: object) -> TestClient:
+    app = create_app(engine, Settings(admin_token="s3cret", database_url="sqlite://",
+                                      **settings),  # type: ignore[arg-type]
+                     clock=lambda: NOW)
+    return TestClient(app)
+
+
 @pytest.fixture
 def client(engine: Engine) -> Iterator[TestClient]:
     seed_residents(engine, NOW)
-    app = create_app(engine, Settings(admin_token="s3cret", database_url="sqlite://"),
-                     clock=lambda: NOW)
-    with TestClient(app) as test_client:
+    with _client(engine) as test_client:
         yield test_client
 
 
@@ -48,21 +61,62 @@ def test_create_conflict_new_version_and_list(client: TestClient) -> None:
     assert mood["active_id"] == updated.json()["id"]
 
 
-def test_invalid_definitions_get_every_problem(client: TestClient) -> None:
+def test_invalid_definitions_get_every_problem_from_validation(client: TestClient) -> None:
     bad = definition()
     bad["title"] = {"fr": "Humeur"}
     bad["questions"][0]["options"] = [{"code": "Good!", "label": texts("x")}]
     response = client.post("/api/v1/questionnaires", json=bad, headers=AUTH)
     assert response.status_code == 422
-    problems = response.json()["detail"]
-    assert isinstance(problems, list) and len(problems) >= 2
-    assert any("title" in p for p in problems)
+    problems = {tuple(p["loc"]): p["msg"] for p in response.json()["detail"]}
+    assert problems[("body", "title")] == "missing nl, en, ar, es"
+    assert problems[("body", "questions", 0, "options", 0, "code")].startswith(
+        "code must be a quoted word")
     mismatch = client.put("/api/v1/questionnaires/other", json=definition(), headers=AUTH)
     assert mismatch.status_code == 422
+    assert mismatch.json()["detail"][0]["loc"] == ["body", "slug"]
     unknown = client.put("/api/v1/questionnaires/nothing", json=definition("nothing"),
                          headers=AUTH)
     assert unknown.status_code == 404
+    assert client.post("/api/v1/questionnaires", json=[1], headers=AUTH).status_code == 422
     assert client.get("/api/v1/questionnaires", headers={}).status_code == 401
+
+
+def test_the_schema_and_csv_types_are_in_openapi(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    create = spec["paths"]["/api/v1/questionnaires"]["post"]
+    body = create["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/Definition"}
+    assert "questions" in spec["components"]["schemas"]["Definition"]["required"]
+    for path in ("results.csv", "responses.csv"):
+        answer = spec["paths"][f"/api/v1/questionnaires/{{questionnaire_id}}/{path}"]["get"]
+        assert answer["responses"]["200"]["content"] == {"text/csv": {"schema":
+                                                                      {"type": "string"}}}
+    ours = [op for path, ops in spec["paths"].items() for op in ops.values()
+            if "questionnaires" in op.get("tags", []) or "campaigns" in op.get("tags", [])]
+    assert len(ours) == 9
+    for op in ours:
+        success = next(r for code, r in op["responses"].items() if code.startswith("2"))
+        assert all("schema" in media for media in success["content"].values()), op["summary"]
+
+
+def _residents(engine: Engine, count: int, locale: str = "fr") -> list[int]:
+    """``count`` more residents of the seeded community, each with a household of their own."""
+    ids: list[int] = []
+    with session_scope(engine) as session:
+        community = session.exec(select(Community)).first()
+        assert community is not None and community.id is not None
+        for _ in range(count):
+            household = Household(community_id=community.id, ref=f"X{len(ids)}{locale}",
+                                  code=f"X{len(ids)}{locale}".upper())
+            session.add(household)
+            session.flush()
+            contact = Contact(community_id=community.id, locale=locale, consent_version="v1",
+                              household_id=household.id)
+            session.add(contact)
+            session.flush()
+            assert contact.id is not None
+            ids.append(contact.id)
+    return ids
 
 
 def _answer(engine: Engine, questionnaire_id: int, contact_id: int, locale: str,
@@ -79,64 +133,149 @@ def _answer(engine: Engine, questionnaire_id: int, contact_id: int, locale: str,
             assert complete_response(session, response.id, NOW)
 
 
-def test_results_and_csv(client: TestClient, engine: Engine) -> None:
-    residents = seed_more(engine)
-    created = client.post("/api/v1/questionnaires", json=definition(), headers=AUTH).json()
-    qid = created["id"]
-    # 5 French answers, 1 Dutch: Dutch goes to "other", which is too small and hidden.
-    french = [r for r in residents if r[1] == "fr"][:5]
-    for index, (contact_id, locale) in enumerate(french):
-        _answer(engine, qid, contact_id, locale, "good" if index < 3 else "bad",
-                comment="=SUM(A1)" if index == 0 else None, finish=index < 4)
-    dutch = next(r for r in residents if r[1] == "nl")
-    _answer(engine, qid, dutch[0], "nl", "good")
-    body = client.get(f"/api/v1/questionnaires/{qid}/results", headers=AUTH).json()
-    assert body["responses"] == 6 and body["completed"] == 5
-    assert body["completion_rate"] == round(5 / 6, 4)
-    assert set(body["by_locale"]) == {"fr"}
-    mood = body["questions"][0]
-    assert mood["counts"] == {"good": 4, "bad": 2}
-    assert mood["by_locale"] == {"fr": {"good": 3, "bad": 2}}
-    assert body["questions"][1]["texts"] == ["=SUM(A1)"]
+def _results(client: TestClient, qid: int, **params: str) -> dict[str, Any]:
+    response = client.get(f"/api/v1/questionnaires/{qid}/results", params=params,
+                          headers=AUTH)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _counts_csv(client: TestClient, qid: int) -> list[dict[str, str]]:
     export = client.get(f"/api/v1/questionnaires/{qid}/results.csv", headers=AUTH)
     assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(export.text)))
-    assert len(rows) == 6
-    assert sorted(r["mood"] for r in rows) == ["bad", "bad", "good", "good", "good", "good"]
-    assert all(r["respondent"].startswith("r-") for r in rows)
-    assert not any(str(contact_id) == r["respondent"] for contact_id, _ in residents
-                   for r in rows)
-    assert "'=SUM(A1)" in export.text
+    return list(csv.DictReader(io.StringIO(export.text)))
+
+
+def test_one_respondent_is_never_shown(client: TestClient, engine: Engine) -> None:
+    (alone,) = _residents(engine, 1)
+    qid = client.post("/api/v1/questionnaires", json=definition(), headers=AUTH).json()["id"]
+    _answer(engine, qid, alone, "fr", "bad", comment="Mon voisin du 3e fait trop de bruit")
+    body = _results(client, qid)
+    assert body["responses"] == 1 and body["withheld"] and body["min_group"] == K
+    assert "Mon voisin" not in str(body) and "bad" not in str(body)
+    assert all(q["counts"] is None and q["texts"] is None for q in body["questions"])
+    assert _counts_csv(client, qid) == []
+
+
+def test_results_and_counts_csv_at_k_minus_one_and_k(client: TestClient, engine: Engine
+                                                     ) -> None:
+    french = _residents(engine, K)
+    qid = client.post("/api/v1/questionnaires", json=definition(), headers=AUTH).json()["id"]
+    for index, contact_id in enumerate(french[:K - 1]):
+        _answer(engine, qid, contact_id, "fr", "good" if index < 2 else "bad",
+                comment=f"=SUM(A{index})")
+    below = _results(client, qid)
+    assert below["withheld"] and below["responses"] == K - 1
+    assert [q["counts"] for q in below["questions"]] == [None, None]
+    assert [q["texts"] for q in below["questions"]] == [None, None]
+    assert _counts_csv(client, qid) == []
+
+    _answer(engine, qid, french[K - 1], "fr", "bad", comment="=SUM(A4)", finish=False)
+    at = _results(client, qid)
+    assert not at["withheld"] and at["responses"] == K and at["completed"] == K - 1
+    mood, comment = at["questions"]
+    assert mood["counts"] == {"good": 2, "bad": 3}
+    assert mood["by_locale"] == {"fr": {"good": 2, "bad": 3}}
+    assert sorted(comment["texts"]) == sorted(f"=SUM(A{i})" for i in range(K))
+    assert comment["counts"] is None
+    rows = _counts_csv(client, qid)
+    assert {"question": "mood", "language": "all", "answer": "bad", "count": "3"} in rows
+    assert {"question": "mood", "language": "fr", "answer": "good", "count": "2"} in rows
+    assert not any("SUM" in value for row in rows for value in row.values())
+
     assert client.get("/api/v1/questionnaires/999/results", headers=AUTH).status_code == 404
     assert client.get("/api/v1/questionnaires/999/results.csv",
                       headers=AUTH).status_code == 404
+    assert client.get(f"/api/v1/questionnaires/{qid}/results?community=nowhere",
+                      headers=AUTH).status_code == 404
+    assert _results(client, qid, community="echappee")["responses"] == K
+    assert _results(client, qid, context="alert:1")["responses"] == 0
 
 
-def test_small_languages_merge_into_other_or_hide() -> None:
-    counts = {"fr": {"a": 5}, "nl": {"a": 3}, "ar": {"a": 2}, "es": {"a": 1}}
-    sizes = {"fr": 6, "nl": 3, "ar": 2, "es": 1}
-    assert merge_small_locales(counts, sizes) == {"fr": {"a": 5}, "other": {"a": 6}}
-    assert merge_small_locales({"fr": {"a": 1}, "nl": {"a": 1}}, {"fr": 1, "nl": 1}) == {}
+def test_free_texts_need_k_writers(client: TestClient, engine: Engine) -> None:
+    people = _residents(engine, K + 1)
+    qid = client.post("/api/v1/questionnaires", json=definition(), headers=AUTH).json()["id"]
+    for index, contact_id in enumerate(people):
+        _answer(engine, qid, contact_id, "fr", "good",
+                comment=f"idée {index}" if index < K - 1 else None)
+    mood, comment = _results(client, qid)["questions"]
+    assert mood["counts"] == {"good": K + 1, "bad": 0}
+    assert comment["withheld"] and comment["texts"] is None and comment["answered"] == K - 1
 
 
-def seed_more(engine: Engine) -> list[tuple[int, str]]:
-    """The seeded residents plus enough French speakers for a group of five."""
-    from sqlmodel import select
+def test_small_languages_never_show_beside_the_totals(client: TestClient, engine: Engine
+                                                      ) -> None:
+    people = [(c, "fr") for c in _residents(engine, K)] + [(_residents(engine, 1, "nl")[0],
+                                                             "nl")]
+    qid = client.post("/api/v1/questionnaires", json=definition(), headers=AUTH).json()["id"]
+    for contact_id, locale in people:
+        _answer(engine, qid, contact_id, locale, "bad" if locale == "nl" else "good")
+    body = _results(client, qid)
+    # "fr" beside the totals would give the one Dutch answer away: no breakdown at all.
+    assert body["questions"][0]["counts"] == {"good": K, "bad": 1}
+    assert body["questions"][0]["by_locale"] == {} and body["by_locale"] == {}
 
-    from core.models import Contact
 
+def test_k_is_the_communitys_privacy_k(client: TestClient, engine: Engine) -> None:
     with session_scope(engine) as session:
-        contacts = list(session.exec(select(Contact)))
-        rows = [(c.id, c.locale) for c in contacts if c.id is not None]
-        french = [r for r in rows if r[1] == "fr"]
-        for index in range(5 - len(french)):
-            extra = Contact(community_id=contacts[0].community_id, locale="fr")
-            session.add(extra)
-            session.flush()
-            assert extra.id is not None
-            rows.append((extra.id, "fr"))
-            del index
-    return rows
+        community = session.exec(select(Community)).one()
+        community.privacy_k = 2
+        session.add(community)
+    two = _residents(engine, 2)
+    qid = client.post("/api/v1/questionnaires", json=definition(), headers=AUTH).json()["id"]
+    _answer(engine, qid, two[0], "fr", "good")
+    assert _results(client, qid)["withheld"]
+    _answer(engine, qid, two[1], "fr", "bad")
+    body = _results(client, qid)
+    assert body["min_group"] == 2 and body["questions"][0]["counts"] == {"good": 1, "bad": 1}
+
+
+def test_staff_answers_do_not_count(client: TestClient, engine: Engine) -> None:
+    people = _residents(engine, K - 1)
+    with session_scope(engine) as session:
+        community = session.exec(select(Community)).one()
+        staff = Contact(community_id=community.id or 0, locale="fr", role=Role.TECHNICIAN.value,
+                        consent_version="v1")
+        session.add(staff)
+        session.flush()
+        assert staff.id is not None
+        staff_id = staff.id
+    qid = client.post("/api/v1/questionnaires", json=definition(), headers=AUTH).json()["id"]
+    for contact_id in [*people, staff_id]:
+        _answer(engine, qid, contact_id, "fr", "good")
+    body = _results(client, qid)
+    assert body["responses"] == K - 1 and body["withheld"]
+
+
+def test_row_level_csv_is_for_research_and_consent_only(engine: Engine) -> None:
+    seed_residents(engine, NOW)
+    people = _residents(engine, 2)
+    with session_scope(engine) as session:
+        later = session.get(Contact, people[1])
+        assert later is not None
+        later.consent_version = "2027-01.research"
+        session.add(later)
+    with _client(engine) as client:
+        qid = client.post("/api/v1/questionnaires", json=definition(),
+                          headers=AUTH).json()["id"]
+        for contact_id in people:
+            _answer(engine, qid, contact_id, "fr", "good", comment=f"avis {contact_id}")
+        refused = client.get(f"/api/v1/questionnaires/{qid}/responses.csv", headers=AUTH)
+        assert refused.status_code == 403
+        assert "VOISINS_RESEARCH_CONSENT_VERSIONS" in refused.json()["detail"]
+        assert client.get(f"/api/v1/questionnaires/{qid}/responses.csv",
+                          headers={"Authorization": "Bearer nope"}).status_code == 401
+    with _client(engine, research_consent_versions=frozenset({"2027-01.research"})) as client:
+        export = client.get(f"/api/v1/questionnaires/{qid}/responses.csv", headers=AUTH)
+        assert export.status_code == 200 and export.headers["content-type"].startswith(
+            "text/csv")
+        rows = list(csv.DictReader(io.StringIO(export.text)))
+        # Only the resident who agreed to a consent text that mentions research use.
+        assert [r["comment"] for r in rows] == [f"avis {people[1]}"]
+        assert re.fullmatch(r"r-[0-9a-f]{12}", rows[0]["respondent"])  # a pseudonym
+        assert rows[0]["mood"] == "good"
+        assert client.get("/api/v1/questionnaires/999/responses.csv",
+                          headers=AUTH).status_code == 404
 
 
 def test_campaign_routes(client: TestClient) -> None:

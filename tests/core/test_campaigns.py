@@ -19,13 +19,8 @@ from core.campaigns import (
 )
 from core.communities import community_by_slug
 from core.db import session_scope
-from core.questionnaires import (
-    complete_response,
-    create_questionnaire,
-    new_version,
-    record_answer,
-    start_response,
-)
+from core.questionnaires.responses import complete_response, record_answer, start_response
+from core.questionnaires.storage import create_questionnaire, new_version
 from tests.fakes.community import seed_residents
 from tests.fakes.surveys import mood_definition
 

@@ -1,9 +1,11 @@
-"""Questionnaire rules: definitions, content files, reading replies, results, CSV, services."""
+"""Questionnaire rules: definitions, content files, walking through, results under the privacy
+rules, CSV exports, services. (Reading typed replies: tests/bot/i18n/test_answers.py.)"""
 
 from __future__ import annotations
 
 import csv
 import io
+import random
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,84 +15,54 @@ import yaml
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.i18n import keywords
 from core.config import SUPPORTED_LOCALES
 from core.db import session_scope
-from core.models import Community, Contact
-from core.questionnaires import (
-    CONTENT_DIR,
-    SKIPPED,
+from core.models import Community, Contact, Household
+from core.questionnaires.content import CONTENT_DIR, content_files, load_content, load_yaml
+from core.questionnaires.definition import (
     Answers,
-    CompleteResponse,
+    Definition,
     DefinitionError,
-    ExpireResponse,
-    Invalid,
-    Questionnaire,
     QuestionType,
-    Reason,
-    RecordAnswer,
-    Response,
-    ResponseStatus,
-    ResponseView,
-    aggregate,
-    apply_questionnaire_effect,
-    complete_response,
-    content_files,
-    create_questionnaire,
     definition_to_dict,
-    expire_responses,
-    export_csv,
-    list_questionnaires,
-    load_content,
-    load_yaml,
-    new_version,
-    next_question,
-    parse_answer,
     parse_definition,
-    progress,
-    pseudonym,
-    record_answer,
-    response_counts,
-    results_for,
-    start_response,
-    to_csv,
-    unfinished_contact_ids,
     value_fits,
 )
+from core.questionnaires.export import counts_csv, pseudonym, research_rows_csv, rows_csv
+from core.questionnaires.responses import (
+    CompleteResponse,
+    ExpireResponse,
+    RecordAnswer,
+    apply_questionnaire_effect,
+    complete_response,
+    expire_responses,
+    record_answer,
+    response_counts,
+    start_response,
+    unfinished_contact_ids,
+)
+from core.questionnaires.results import (
+    ResponseView,
+    aggregate,
+    merge_small_groups,
+    results_for,
+)
+from core.questionnaires.storage import (
+    Questionnaire,
+    Response,
+    ResponseStatus,
+    create_questionnaire,
+    list_questionnaires,
+    new_version,
+)
+from core.questionnaires.walk import next_question, progress
+from tests.fakes.surveys import sample
 
 NOW = datetime(2026, 11, 22, 20, 0, tzinfo=UTC)
 
 
 def texts(word: str) -> dict[str, str]:
     return {locale: f"{word} ({locale})" for locale in SUPPORTED_LOCALES}
-
-
-# Labels as a resident reads them in each language.
-HEATING_LABELS = {
-    "gas": {"fr": "Gaz", "nl": "Gas", "en": "Gas", "ar": "غاز", "es": "Gas"},
-    "electric": {"fr": "Électrique", "nl": "Elektrisch", "en": "Electric", "ar": "كهرباء",
-                 "es": "Eléctrica"},
-    "wood": {"fr": "Bois", "nl": "Hout", "en": "Wood", "ar": "حطب", "es": "Leña"},
-}
-
-
-def sample() -> dict[str, Any]:
-    """One question of every type; ``detail`` only if ``pick`` is a or b."""
-    options = [{"code": code, "label": labels} for code, labels in HEATING_LABELS.items()]
-    return {
-        "slug": "sample",
-        "title": texts("Sample"),
-        "questions": [
-            {"id": "yn", "type": "yes_no", "text": texts("Home?")},
-            {"id": "pick", "type": "single_choice", "text": texts("Heating?"),
-             "options": options},
-            {"id": "many", "type": "multi_choice", "text": texts("Which?"), "options": options},
-            {"id": "how", "type": "scale", "min": 1, "max": 5, "text": texts("Hard?")},
-            {"id": "size", "type": "number", "min": 1, "max": 20, "text": texts("People?")},
-            {"id": "detail", "type": "text", "optional": True, "text": texts("Why?"),
-             "show_if": {"question": "pick", "in": ["gas", "electric"]}},
-        ],
-    }
 
 
 SAMPLE = parse_definition(sample())
@@ -100,10 +72,6 @@ def q(question_id: str) -> Any:
     question = SAMPLE.question(question_id)
     assert question is not None
     return question
-
-
-def read(question_id: str, text: str, locale: str = "fr") -> Any:
-    return parse_answer(q(question_id), text, locale, keywords)
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,80 +177,49 @@ def test_bad_definitions_are_refused(change, problem: str) -> None:
     assert any(problem in p for p in error.value.problems), error.value.problems
 
 
-# --------------------------------------------------------------------------------------------
-# Reading replies, every type in every language
-# --------------------------------------------------------------------------------------------
-
-YES = {"fr": "oui", "nl": "ja", "en": "yes", "ar": "نعم", "es": "sí"}
-NO = {"fr": "non", "nl": "nee", "en": "no", "ar": "لا", "es": "no"}
-SKIP = {"fr": "PASSER", "nl": "overslaan", "en": "skip", "ar": "تخطي", "es": "Saltar"}
-
-
-@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-def test_yes_no(locale: str) -> None:
-    assert read("yn", YES[locale], locale) is True
-    assert read("yn", NO[locale], locale) is False
-    assert read("yn", "1", locale) is True
-    assert read("yn", "2", locale) is False
-    assert read("yn", "3", locale) == Invalid(Reason.OUT_OF_RANGE)
-    assert read("yn", "peut-être", locale) == Invalid(Reason.NOT_YES_NO)
-    assert read("yn", SKIP[locale], locale) == Invalid(Reason.REQUIRED)
-
-
-@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-def test_single_choice(locale: str) -> None:
-    assert read("pick", "2", locale) == "electric"
-    assert read("pick", " 3. ", locale) == "wood"
-    assert read("pick", HEATING_LABELS["wood"][locale].upper(), locale) == "wood"
-    assert read("pick", "٢", locale) == "electric"
-    assert read("pick", "4", locale) == Invalid(Reason.OUT_OF_RANGE)
-    assert read("pick", "0", locale) == Invalid(Reason.OUT_OF_RANGE)
-    assert read("pick", "coal", locale) == Invalid(Reason.NOT_A_CHOICE)
-    assert read("pick", "", locale) == Invalid(Reason.EMPTY)
-    assert read("pick", SKIP[locale], locale) == Invalid(Reason.REQUIRED)
+def test_problems_name_the_question_and_come_all_at_once() -> None:
+    raw = sample()
+    raw["title"].pop("ar")
+    raw["questions"][1]["text"]["xx"] = "?"
+    raw["questions"][4]["optinal"] = True  # a typo is refused, not ignored
+    with pytest.raises(DefinitionError) as error:
+        parse_definition(raw)
+    assert error.value.problems == [
+        "title: missing ar",
+        "question pick text: unknown language xx",
+        "question size optinal: Extra inputs are not permitted",
+    ]
+    raw = sample()
+    raw["questions"].append({**raw["questions"][0]})
+    raw["questions"][5]["show_if"] = {"question": "pick", "equals": "coal"}
+    with pytest.raises(DefinitionError) as error:
+        parse_definition(raw)
+    assert error.value.problems == [
+        "question detail: show_if value 'coal' is not a possible answer to pick",
+        "question yn: id used twice",
+    ]
+    with pytest.raises(DefinitionError) as error:
+        parse_definition(["not", "a", "mapping"])
+    assert error.value.problems == ["a questionnaire is a mapping with slug, title and questions"]
 
 
-@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-def test_multi_choice(locale: str) -> None:
-    for reply in ("1 3", "1,3", "1, 3", "3 1", "1;3", "1 3 3", "13", "١ ٣", "١،٣", "1 et 3",
-                  "1 y 3"):
-        assert read("many", reply, locale) == ["gas", "wood"], reply
-    assert read("many", "2", locale) == ["electric"]
-    gas, wood = HEATING_LABELS["gas"][locale], HEATING_LABELS["wood"][locale]
-    assert read("many", f"{wood}, {gas}", locale) == ["gas", "wood"]
-    assert read("many", "1 4", locale) == Invalid(Reason.OUT_OF_RANGE)
-    assert read("many", "14", locale) == Invalid(Reason.OUT_OF_RANGE)
-    assert read("many", "1 coal", locale) == Invalid(Reason.NOT_A_CHOICE)
-    assert read("many", SKIP[locale], locale) == Invalid(Reason.REQUIRED)
+def test_equals_is_stored_as_in_and_scales_get_their_bounds() -> None:
+    raw = sample()
+    raw["questions"][5]["show_if"] = {"question": "pick", "equals": "gas"}
+    del raw["questions"][3]["min"], raw["questions"][3]["max"]
+    stored = definition_to_dict(parse_definition(raw))
+    assert stored["questions"][5]["show_if"] == {"question": "pick", "in": ["gas"]}
+    assert (stored["questions"][3]["min"], stored["questions"][3]["max"]) == (1, 5)
+    assert parse_definition(stored) == parse_definition(raw)
 
 
-@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-def test_scale(locale: str) -> None:
-    assert read("how", "1", locale) == 1
-    assert read("how", "٥", locale) == 5
-    assert read("how", "6", locale) == Invalid(Reason.OUT_OF_RANGE)
-    assert read("how", "0", locale) == Invalid(Reason.OUT_OF_RANGE)
-    assert read("how", "hard", locale) == Invalid(Reason.NOT_A_NUMBER)
-
-
-@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-def test_number(locale: str) -> None:
-    assert read("size", "4", locale) == 4
-    assert read("size", "٤", locale) == 4
-    assert read("size", {"fr": "3 personnes", "nl": "3 personen", "en": "3 people",
-                         "ar": "3 أشخاص", "es": "3 personas"}[locale], locale) == 3
-    assert read("size", "21", locale) == Invalid(Reason.OUT_OF_RANGE)
-    assert read("size", "0", locale) == Invalid(Reason.OUT_OF_RANGE)
-    assert read("size", "2 or 3", locale) == Invalid(Reason.NOT_A_NUMBER)
-    assert read("size", "many", locale) == Invalid(Reason.NOT_A_NUMBER)
-
-
-@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-def test_text_and_skip(locale: str) -> None:
-    assert read("detail", "  Trop froid\x00 ", locale) == "Trop froid"
-    assert read("detail", SKIP[locale], locale) is SKIPPED
-    assert read("detail", "   ", locale) == Invalid(Reason.EMPTY)
-    assert len(read("detail", "x" * 5000, locale)) == 1000
+def test_the_schema_lists_every_language_and_type() -> None:
+    schema = Definition.model_json_schema()
+    question = schema["$defs"]["Question"]
+    assert schema["required"] == ["slug", "title", "questions"]
+    assert set(schema["$defs"]["QuestionType"]["enum"]) == set(QuestionType)
+    assert question["properties"]["text"]["required"] == list(SUPPORTED_LOCALES)
+    assert question["additionalProperties"] is False
 
 
 def test_stored_values_are_checked_against_the_question() -> None:
@@ -332,11 +269,12 @@ def views() -> list[ResponseView]:
 
 
 def test_aggregate_counts_per_option_and_language() -> None:
-    results = aggregate(SAMPLE, views(), include_texts=True)
-    assert results.responses == 3 and results.completed == 2
+    # k = 1: every group is large enough, so every count shows.
+    results = aggregate(SAMPLE, views(), k=1)
+    assert results.responses == 3 and results.completed == 2 and not results.withheld
     assert results.completion_rate == pytest.approx(2 / 3, abs=1e-3)
-    assert results.by_locale == {"fr": {"responses": 1, "completed": 1},
-                                 "ar": {"responses": 2, "completed": 1}}
+    assert results.by_locale == {"ar": {"responses": 2, "completed": 1},
+                                 "fr": {"responses": 1, "completed": 1}}
     by_id = {r.question_id: r for r in results.questions}
     assert by_id["yn"].counts == {"yes": 2, "no": 1}
     assert by_id["pick"].counts == {"gas": 2, "electric": 0, "wood": 1}
@@ -345,12 +283,98 @@ def test_aggregate_counts_per_option_and_language() -> None:
     assert by_id["how"].counts == {"1": 0, "2": 1, "3": 0, "4": 0, "5": 1}
     assert by_id["size"].counts == {"3": 1, "1": 1}
     assert by_id["detail"].answered == 1 and by_id["detail"].skipped == 1
-    assert by_id["detail"].texts == ["=1+1"]
-    assert aggregate(SAMPLE, views()).questions[-1].texts == []
+    assert by_id["detail"].texts == ["=1+1"] and by_id["detail"].counts is None
 
 
-def test_csv_has_one_row_per_response_in_option_codes() -> None:
-    rows = list(csv.DictReader(io.StringIO(to_csv(SAMPLE, views()))))
+def _people(count: int, locale: str = "fr", comment: str | None = "trop froid"
+            ) -> list[ResponseView]:
+    return [ResponseView("", locale, "completed",
+                         {"yn": index % 2 == 0, "pick": "gas",
+                          **({"detail": f"{comment} {index}"} if comment else {})})
+            for index in range(count)]
+
+
+@pytest.mark.parametrize("k", [2, 5, 7])
+def test_nothing_about_answers_below_k_respondents(k: int) -> None:
+    below = aggregate(SAMPLE, _people(k - 1), k)
+    assert below.withheld and below.min_group == k
+    assert below.responses == k - 1  # how many took part is not an answer
+    for result in below.questions:
+        assert result.withheld
+        assert (result.answered, result.skipped, result.counts, result.texts) == (
+            None, None, None, None)
+        assert result.by_locale == {}
+    at = aggregate(SAMPLE, _people(k), k)
+    assert not at.withheld
+    by_id = {r.question_id: r for r in at.questions}
+    assert by_id["yn"].counts == {"yes": (k + 1) // 2, "no": k // 2}
+    assert by_id["pick"].by_locale == {"fr": {"gas": k, "electric": 0, "wood": 0}}
+    assert sorted(by_id["detail"].texts or []) == sorted(f"trop froid {i}" for i in range(k))
+
+
+def test_a_question_shows_from_k_answers_and_free_texts_from_k_writers() -> None:
+    k = 5
+    people = _people(4) + _people(2, comment=None)  # 6 respondents, 4 comments
+    results = aggregate(SAMPLE, people, k)
+    by_id = {r.question_id: r for r in results.questions}
+    assert not results.withheld and by_id["yn"].counts is not None
+    assert by_id["detail"].withheld and by_id["detail"].texts is None
+    assert by_id["detail"].answered == 4  # a count over 6 people, not anyone's words
+    assert by_id["how"].withheld and by_id["how"].counts is None  # nobody answered it
+    five = aggregate(SAMPLE, _people(5) + _people(1, comment=None), k)
+    texts = {r.question_id: r for r in five.questions}["detail"].texts
+    assert texts is not None and len(texts) == 5
+
+
+def test_free_texts_come_in_random_order_without_ids() -> None:
+    people = _people(8)
+    orders = {tuple({r.question_id: r for r in aggregate(SAMPLE, people, 5).questions}
+                    ["detail"].texts or ()) for _ in range(20)}
+    assert len(orders) > 1  # 20 draws of 8! orders: the same one every time is ~1e-87
+    assert all(set(order) == {f"trop froid {i}" for i in range(8)} for order in orders)
+    seeded = aggregate(SAMPLE, people, 5, shuffler=random.Random(1))
+    assert all(isinstance(text, str) and not text.startswith("r-")
+               for text in seeded.questions[-1].texts or [])
+
+
+def test_languages_below_k_are_merged_or_hidden_so_nobody_can_be_subtracted() -> None:
+    k = 5
+    # 5 French and 1 Dutch: showing "fr" beside the totals would give away the Dutch answer.
+    results = aggregate(SAMPLE, _people(5) + _people(1, "nl"), k)
+    pick = {r.question_id: r for r in results.questions}["pick"]
+    assert pick.counts == {"gas": 6, "electric": 0, "wood": 0}
+    assert pick.by_locale == {} and results.by_locale == {}
+    # 5 French, 3 Dutch, 2 Arabic: the two small ones together make "other".
+    results = aggregate(SAMPLE, _people(5) + _people(3, "nl") + _people(2, "ar"), k)
+    assert {r.question_id: r for r in results.questions}["pick"].by_locale == {
+        "fr": {"gas": 5, "electric": 0, "wood": 0}, "other": {"gas": 5, "electric": 0, "wood": 0}}
+    assert set(results.by_locale) == {"fr", "other"}
+
+
+def test_merge_small_groups() -> None:
+    counts = {"fr": {"a": 5}, "nl": {"a": 3}, "ar": {"a": 2}, "es": {"a": 1}}
+    sizes = {"fr": 6, "nl": 3, "ar": 2, "es": 1}
+    assert merge_small_groups(counts, sizes, 5) == {"fr": {"a": 5}, "other": {"a": 6}}
+    assert merge_small_groups({"fr": {"a": 1}, "nl": {"a": 1}}, {"fr": 1, "nl": 1}, 5) == {}
+    # A left-over of 2 takes the smallest shown group along: 5 + 2 = 7.
+    groups = {"fr": {"a": 9}, "nl": {"a": 5}, "ar": {"a": 2}}
+    assert merge_small_groups(groups, {"fr": 9, "nl": 5, "ar": 2}, 5) == {
+        "fr": {"a": 9}, "other": {"a": 7}}
+    assert merge_small_groups({"fr": {"a": 5}}, {"fr": 5}, 5) == {"fr": {"a": 5}}
+
+
+def test_counts_csv_holds_only_what_results_show() -> None:
+    k = 5
+    below = counts_csv(aggregate(SAMPLE, _people(4), k))
+    assert below == "question,language,answer,count\n"
+    rows = list(csv.DictReader(io.StringIO(counts_csv(aggregate(SAMPLE, _people(5), k)))))
+    assert {"question": "pick", "language": "all", "answer": "gas", "count": "5"} in rows
+    assert {"question": "pick", "language": "fr", "answer": "gas", "count": "5"} in rows
+    assert {r["question"] for r in rows} == {"yn", "pick"}  # no free text, nothing unanswered
+
+
+def test_rows_csv_has_one_row_per_response_in_option_codes() -> None:
+    rows = list(csv.DictReader(io.StringIO(rows_csv(SAMPLE, views()))))
     assert [r["respondent"] for r in rows] == ["r-1", "r-2", "r-3"]
     assert rows[0]["many"] == "gas;wood" and rows[0]["yn"] == "yes" and rows[0]["how"] == "2"
     assert rows[0]["detail"] == "'=1+1"  # no spreadsheet formula
@@ -368,19 +392,33 @@ def test_pseudonym_is_stable_and_salted() -> None:
 # Database services
 # --------------------------------------------------------------------------------------------
 
-def _contacts(session: Session, count: int) -> list[int]:
-    community = Community(slug="c", name="C", join_code="C1")
-    session.add(community)
-    session.flush()
+def _contacts(session: Session, count: int, privacy_k: int = 5, slug: str = "c",
+              role: str = "resident", consent_version: str = "v1") -> list[int]:
+    community = session.exec(select(Community).where(Community.slug == slug)).first()
+    if community is None:
+        community = Community(slug=slug, name=slug.upper(), join_code=slug.upper() + "1",
+                              privacy_k=privacy_k)
+        session.add(community)
+        session.flush()
     assert community.id is not None
     ids = []
     for index in range(count):
-        contact = Contact(community_id=community.id, locale=SUPPORTED_LOCALES[index % 5])
+        contact = Contact(community_id=community.id, locale=SUPPORTED_LOCALES[index % 5],
+                          role=role, consent_version=consent_version)
         session.add(contact)
         session.flush()
         assert contact.id is not None
         ids.append(contact.id)
     return ids
+
+
+def _answer(session: Session, questionnaire_id: int, contact_id: int, answers: Answers,
+            context: str = "alert:9") -> None:
+    response = start_response(session, questionnaire_id, contact_id, context, "fr", NOW)
+    assert response.id is not None
+    for question_id, value in answers.items():
+        assert record_answer(session, response.id, question_id, value, NOW)
+    complete_response(session, response.id, NOW)
 
 
 def test_create_version_and_list(engine: Engine) -> None:
@@ -466,7 +504,7 @@ def test_effects_only_touch_the_contacts_own_response(engine: Engine) -> None:
 
 def test_results_csv_reminders_and_erasure(engine: Engine) -> None:
     with session_scope(engine) as session:
-        alice, bob, chloe = _contacts(session, 3)
+        alice, bob, chloe = _contacts(session, 3, privacy_k=1)
         row = create_questionnaire(session, sample(), NOW)
         assert row.id is not None
         given: dict[int, Answers] = {
@@ -493,7 +531,7 @@ def test_results_csv_reminders_and_erasure(engine: Engine) -> None:
         assert by_id["pick"].counts == {"gas": 1, "electric": 0, "wood": 1}
         assert by_id["yn"].counts == {"yes": 1, "no": 1}
         assert by_id["detail"].skipped == 1
-        text = export_csv(session, row.id)
+        text = research_rows_csv(session, row.id, {"v1"})
         assert text is not None
         rows = list(csv.DictReader(io.StringIO(text)))
         assert len(rows) == 3
@@ -508,3 +546,72 @@ def test_results_csv_reminders_and_erasure(engine: Engine) -> None:
     with Session(engine) as session:
         assert len(session.exec(select(Response)).all()) == 2  # ON DELETE CASCADE
         assert session.exec(select(Questionnaire)).one().slug == "sample"
+
+
+def test_results_use_the_communitys_k_and_count_residents_only(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        residents = _contacts(session, 2, privacy_k=3)
+        staff = _contacts(session, 1, role="facilitator")
+        row = create_questionnaire(session, sample(), NOW)
+        assert row.id is not None
+        for contact in residents + staff:
+            _answer(session, row.id, contact, {"yn": True, "pick": "gas", "detail": "Bien"})
+        # k - 1 residents: the facilitator's answers do not make up the group.
+        results = results_for(session, row.id)
+        assert results is not None and results.min_group == 3
+        assert results.withheld and results.responses == 2
+        assert all(q.counts is None and q.texts is None for q in results.questions)
+        # A facilitator who linked a household of their own counts as a resident.
+        household = Household(community_id=1, ref="H1", code="H1")
+        session.add(household)
+        session.flush()
+        facilitator = session.get(Contact, staff[0])
+        assert facilitator is not None
+        facilitator.household_id = household.id
+        session.add(facilitator)
+        session.flush()
+        results = results_for(session, row.id)
+        assert results is not None and not results.withheld and results.responses == 3
+        by_id = {q.question_id: q for q in results.questions}
+        assert by_id["pick"].counts == {"gas": 3, "electric": 0, "wood": 0}
+        assert sorted(by_id["detail"].texts or []) == ["Bien"] * 3
+        # Per round: the same rules within one alert.
+        assert (results_for(session, row.id, "alert:9") or results).responses == 3
+        nothing = results_for(session, row.id, "alert:10")
+        assert nothing is not None and nothing.responses == 0 and nothing.withheld
+
+
+def test_several_communities_take_the_strictest_k(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        small = _contacts(session, 2, privacy_k=2, slug="small")
+        strict = _contacts(session, 1, privacy_k=4, slug="strict")
+        row = create_questionnaire(session, sample(), NOW)
+        assert row.id is not None
+        for contact in small + strict:
+            _answer(session, row.id, contact, {"yn": False})
+        small_id = session.exec(select(Community.id).where(Community.slug == "small")).one()
+        strict_id = session.exec(select(Community.id).where(Community.slug == "strict")).one()
+        everyone = results_for(session, row.id)
+        assert everyone is not None and everyone.min_group == 4 and everyone.withheld
+        own = results_for(session, row.id, community_id=small_id)
+        assert own is not None and own.min_group == 2 and own.responses == 2
+        assert own.questions[0].counts == {"yes": 0, "no": 2}
+        other = results_for(session, row.id, community_id=strict_id)
+        assert other is not None and other.withheld and other.responses == 1
+
+
+def test_research_rows_only_for_residents_who_consented_to_research(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        before = _contacts(session, 2, consent_version="2026-11.2")
+        agreed = _contacts(session, 1, consent_version="2027-01.research")
+        staff = _contacts(session, 1, role="technician", consent_version="2027-01.research")
+        row = create_questionnaire(session, sample(), NOW)
+        assert row.id is not None
+        for contact in before + agreed + staff:
+            _answer(session, row.id, contact, {"yn": True, "detail": "Mon avis"})
+        rows = list(csv.DictReader(io.StringIO(
+            research_rows_csv(session, row.id, {"2027-01.research"}) or "")))
+        assert [r["respondent"] for r in rows] == [pseudonym(row.export_salt, agreed[0])]
+        assert rows[0]["detail"] == "Mon avis"
+        assert research_rows_csv(session, row.id, set()) == rows_csv(SAMPLE, [])
+        assert research_rows_csv(session, 999, {"2027-01.research"}) is None

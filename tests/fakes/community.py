@@ -32,12 +32,12 @@ RESIDENTS = (
 )
 
 
-def seed_residents(engine: Engine, now: datetime, quiet_hours: str = "22:00-08:00"
-                   ) -> list[Resident]:
+def seed_residents(engine: Engine, now: datetime, quiet_hours: str = "22:00-08:00",
+                   privacy_k: int = 5) -> list[Resident]:
     residents = []
     with session_scope(engine) as session:
         community = create_community(session, "echappee", "L'Échappée", join_code="ECH",
-                                     quiet_hours=quiet_hours)
+                                     quiet_hours=quiet_hours, privacy_k=privacy_k)
         assert community.id is not None
         clusters = {name: add_cluster(session, community, name) for name in "AB"}
         for index, (channel, address, locale, cluster) in enumerate(RESIDENTS, start=1):

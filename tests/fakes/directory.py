@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.flows.base import ChannelView, CommunityView, HouseholdView, StoredFacts
-from core.questionnaires import Definition
+from core.questionnaires.definition import Definition
 
 DEMO = CommunityView(id=1, slug="demo", name="Les Voisins", timezone="Europe/Brussels",
                      default_locale="fr")

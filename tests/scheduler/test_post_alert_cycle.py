@@ -17,7 +17,9 @@ from core.communities import community_by_slug
 from core.db import session_scope
 from core.messages import IncomingMessage
 from core.models import OutboxMessage
-from core.questionnaires import export_csv, latest_questionnaire, results_for
+from core.questionnaires.export import research_rows_csv
+from core.questionnaires.results import results_for
+from core.questionnaires.storage import latest_questionnaire
 from scheduler.timeline import run_due_steps
 from tests.fakes.community import seed_residents
 
@@ -48,7 +50,8 @@ def _kinds_for(engine: Engine, alert_id: int, stage: str) -> set[int]:
 
 
 def test_post_alert_cycle(engine: Engine) -> None:
-    residents = seed_residents(engine, NOW)
+    # k = 3, so that the three who answered show their counts (the k rules: tests/core).
+    residents = seed_residents(engine, NOW, privacy_k=3)
     with session_scope(engine) as session:
         community = community_by_slug(session, "echappee")
         assert community is not None
@@ -94,15 +97,15 @@ def test_post_alert_cycle(engine: Engine) -> None:
         questionnaire = latest_questionnaire(session, "post_alert")
         assert questionnaire is not None and questionnaire.id is not None
         results = results_for(session, questionnaire.id, f"alert:{alert_id}")
-        table = export_csv(session, questionnaire.id, f"alert:{alert_id}")
+        table = research_rows_csv(session, questionnaire.id, {"v1"}, f"alert:{alert_id}")
     assert results is not None and table is not None
     assert results.responses == len(residents) and results.completed == 2
-    counts = {q.question_id: q.counts for q in results.questions}
+    counts = {q.question_id: q.counts or {} for q in results.questions}
     assert counts["at_home"] == {"yes": 2, "no": 1}
     assert counts["lowered"]["yes"] == 1 and counts["lowered"]["a_little"] == 1
     assert counts["lowered"]["no"] == 1
-    assert counts["actions"]["postponed_washing"] == 1
-    assert counts["actions"]["cooked_differently"] == 1
+    # What they did: one answer, fewer than k = 3, so not shown (the research rows have it).
+    assert counts["actions"] == {} and results.questions[2].withheld
     rows = list(csv.DictReader(io.StringIO(table)))
     assert len(rows) == len(residents)
     finished = [r for r in rows if r.get("status") == "completed"]
@@ -111,3 +114,4 @@ def test_post_alert_cycle(engine: Engine) -> None:
     assert {row["respondent"] for row in rows}.isdisjoint({str(r.contact_id) for r in residents})
     answered = next(row for row in finished if row["at_home"] == "yes")
     assert answered["lowered"] == "yes" and answered["difficulty"] == "2"
+    assert answered["actions"] == "postponed_washing;cooked_differently"

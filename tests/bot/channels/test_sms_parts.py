@@ -33,7 +33,7 @@ from core.db import session_scope
 from core.identities import touch_identity
 from core.messages import OutgoingMessage
 from core.models import Community, Contact
-from core.questionnaires import content_files, load_yaml
+from core.questionnaires.content import content_files, load_yaml
 from tests.bot.channels.conftest import settings_for
 from tests.bot.flows.conversation import Conversation, member
 from tests.fakes.directory import DEMO, MemoryDirectory
@@ -245,7 +245,7 @@ def test_the_questionnaire_openings_fit_in_one_sms(locale: str) -> None:
     from bot.flows.alert import _survey_intro
     from bot.rendering.survey_invitations import campaign_intro
     from core.alerts import AlertStage
-    from core.questionnaires import localized
+    from core.questionnaires.definition import localized
 
     who = Who(channel="sms", locale=locale, contact_id=7)
     for path in content_files():
