@@ -16,7 +16,7 @@ from bot.rendering.survey_charts import charts_for, option_label
 from core.campaigns import Campaign, CampaignError, create_campaign
 from core.media import store_png
 from core.messages import OutgoingMessage
-from core.models import Community, Contact
+from core.models import Community, Contact, Role
 from core.questionnaires import (
     Questionnaire,
     definition_of,
@@ -24,7 +24,6 @@ from core.questionnaires import (
     results_for,
 )
 
-FACILITATOR = "facilitator"
 MAX_TEXTS = 10
 MAX_TEXT_LENGTH = 300
 
@@ -32,7 +31,7 @@ MAX_TEXT_LENGTH = 300
 def apply_campaign_effect(session: Session, contact: Contact, effect: StartCampaign,
                           now: datetime) -> Campaign | None:
     """Create the campaign a facilitator confirmed (sent by the scheduler's next tick)."""
-    if contact.role != FACILITATOR or contact.id is None:
+    if contact.role != Role.FACILITATOR or contact.id is None:
         return None
     community = session.get(Community, contact.community_id)
     if community is None:
@@ -48,7 +47,7 @@ def apply_campaign_effect(session: Session, contact: Contact, effect: StartCampa
 def survey_results_replies(session: Session, who: Who, questionnaire_id: int, now: datetime
                            ) -> list[OutgoingMessage]:
     """A summary text, then one chart per answered choice question; facilitators only."""
-    if who.role != FACILITATOR:
+    if who.role != Role.FACILITATOR:
         return []
     t = translator(who.locale)
     row = session.get(Questionnaire, questionnaire_id)

@@ -42,7 +42,7 @@ newcomer_states = st.sampled_from([
 
 def _check(who: Who, state: FlowState, text: str, expected_locale: str | None = None) -> None:
     message = IncomingMessage(channel="sms", address="+3247", text=text, provider_id="p")
-    result = route(message, who, state, MemoryDirectory(), "v1")
+    result = route(message, who, state, MemoryDirectory())
     assert result.replies, "every message gets an answer"
     for reply in result.replies:
         assert reply.text.strip()
@@ -62,7 +62,7 @@ def test_members_always_get_an_answer_in_their_language(
         text: str, state: FlowState, locale: str, opted_out: bool, channel: str) -> None:
     who = Who(channel=channel, locale=locale, contact_id=7, community=DEMO, opted_out=opted_out)
     message = IncomingMessage(channel=channel, address="+3247", text=text, provider_id="p")
-    result = route(message, who, state, MemoryDirectory(), "v1")
+    result = route(message, who, state, MemoryDirectory())
     assert result.replies
     changed_language = [e for e in result.effects if type(e).__name__ == "SetLocale"]
     for reply in result.replies:
@@ -78,7 +78,7 @@ def test_newcomers_always_get_an_answer(text: str, state: FlowState, hint: str) 
     who = Who(channel="sms", locale=hint)
     _check(who, state, text, expected_locale=hint)
     message = IncomingMessage(channel="sms", address="+3247", text=text, provider_id="p")
-    result = route(message, who, state, MemoryDirectory(), "v1")
+    result = route(message, who, state, MemoryDirectory())
     expected = str(state.data.get("locale", hint)) if state.flow == "enrolment" \
         and not state.expired else hint
     if result.state.flow == "enrolment" and "locale" in result.state.data:
