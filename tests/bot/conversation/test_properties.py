@@ -8,11 +8,12 @@ from hypothesis import strategies as st
 
 from bot.conversation.router import route
 from bot.flows.base import FlowState, Who
+from bot.flows.registry import FLOWS
 from core.config import SUPPORTED_LOCALES
 from core.messages import IncomingMessage
 from tests.fakes.directory import DEMO, MemoryDirectory
 
-KNOWN_FLOWS = {None, "menu", "language", "forget_me", "enrolment"}
+KNOWN_FLOWS = {None, "menu", *(flow.name for flow in FLOWS)}
 
 texts = st.one_of(
     st.text(max_size=200),

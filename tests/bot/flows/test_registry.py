@@ -133,6 +133,20 @@ def test_a_damaged_menu_state_resumes_politely(state: FlowState) -> None:
         "Sorry, I lost track of our conversation, so let's start again."))
 
 
+@pytest.mark.parametrize("channel", ["sms", "telegram"])
+def test_a_newcomer_with_a_damaged_joining_state_starts_again(channel: str) -> None:
+    newcomer = Who(channel=channel, locale="ar")
+    damaged = FlowState("enrolment", "consent", {"code": "SOLEIL", "locale": "xx"})
+    result = route(_message("نعم"), newcomer, damaged, _directory())
+    assert result.effects == () and result.state.idle
+    t = translator("ar")
+    intro = t.gettext("Sorry, I lost track of our conversation, so let's start again.")
+    # The introduction says how to join; on SMS it goes alone, to fit in two segments.
+    assert (intro in result.replies[0].text) is (channel != "sms")
+    assert route(_message("JOIN SOLEIL"), newcomer, damaged, _directory()).state.step \
+        == "language"
+
+
 def test_a_flow_for_facilitators_refuses_a_resident_even_mid_way() -> None:
     waiting = FlowState("plan_alert", "confirm", {
         "starts_at": "2026-12-02T18:00:00+01:00", "minutes": 60, "kind": "planned"})
