@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from bot.conversation.directory import SqlDirectory, community_view
 from bot.conversation.router import route
+from bot.flows import questionnaire
 from bot.flows.base import (
     Directory,
     Effect,
@@ -99,7 +100,7 @@ def state_ttl(state: FlowState, settings: Settings) -> timedelta:
     """A survey's state outlives the survey, so a late answer hears "this survey is closed"
     rather than a generic "let's start again"."""
     ttl = timedelta(hours=settings.conversation_ttl_hours)
-    return max(ttl, SURVEY_STATE_TTL) if state.flow == "questionnaire" else ttl
+    return max(ttl, SURVEY_STATE_TTL) if state.flow == questionnaire.FLOW else ttl
 
 
 def who_is(session: Session, identity: ChannelIdentity, settings: Settings) -> Who:
