@@ -10,7 +10,9 @@ from sqlmodel import Session
 
 from bot.conversation.directory import SqlDirectory, community_view
 from bot.conversation.router import route
+from bot.flows import questionnaire
 from bot.flows.base import (
+    Directory,
     Effect,
     Enrol,
     Erase,
@@ -29,6 +31,7 @@ from bot.flows.base import (
     StartCampaign,
     Who,
 )
+from bot.flows.menu import menu_message
 from bot.i18n import choose_locale, translator
 from bot.rendering.energy_charts import chart_reply
 from bot.rendering.share_kit import kit_locales, share_kits
@@ -69,22 +72,35 @@ def handle_incoming(engine: Engine, message: IncomingMessage, clock: Clock = utc
         state = FlowState(flow=stored.flow, step=stored.step, data=stored.data,
                           expired=stored.expired)
         who = who_is(session, identity, settings)
-        result = route(message, who, state, SqlDirectory(session, now),
-                       settings.consent_version)
-        outcome = apply_effects(session, identity, result.effects, now, who, settings)
-        replies = outcome.replace if outcome.replace is not None else \
-            result.replies + outcome.extra
-        result = FlowResult(replies=replies, state=result.state, effects=result.effects)
+        result = answer(session, identity, message, state, who, SqlDirectory(session, now),
+                        now, settings)
         conversations.save_state(session, identity.id, result.state.flow, result.state.step,
                                  result.state.data, now, state_ttl(result.state, settings))
         return _enqueue_replies(session, identity, message, result, now)
+
+
+def answer(session: Session, identity: ChannelIdentity, message: IncomingMessage,
+           state: FlowState, who: Who, directory: Directory, now: datetime, settings: Settings
+           ) -> FlowResult:
+    """Route one message and apply its effects: the replies to send and the state to keep.
+
+    The tests' dialogue driver (``tests/bot/flows/conversation.py``) answers through here too.
+    """
+    result = route(message, who, state, directory)
+    outcome = apply_effects(session, identity, result.effects, now, who, settings)
+    if outcome.replace is not None:
+        return FlowResult(replies=outcome.replace, state=result.state, effects=result.effects)
+    # What the effects produced (a chart, survey results, share kits) goes first: the flow's
+    # own reply ends the step, with the menu or the hint to send MENU.
+    return FlowResult(replies=outcome.extra + result.replies, state=result.state,
+                      effects=result.effects)
 
 
 def state_ttl(state: FlowState, settings: Settings) -> timedelta:
     """A survey's state outlives the survey, so a late answer hears "this survey is closed"
     rather than a generic "let's start again"."""
     ttl = timedelta(hours=settings.conversation_ttl_hours)
-    return max(ttl, SURVEY_STATE_TTL) if state.flow == "questionnaire" else ttl
+    return max(ttl, SURVEY_STATE_TTL) if state.flow == questionnaire.FLOW else ttl
 
 
 def who_is(session: Session, identity: ChannelIdentity, settings: Settings) -> Who:
@@ -101,7 +117,7 @@ def who_is(session: Session, identity: ChannelIdentity, settings: Settings) -> W
         contact_id=contact.id,
         community=community_view(community),
         name=contact.name,
-        role=contact.role,
+        role=Role(contact.role),
         household=HouseholdView(household.id, household.ref)
         if household and household.id else None,
         opted_out=contact.opted_out_at is not None,
@@ -122,12 +138,13 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
                   now: datetime, who: Who | None = None, settings: Settings | None = None
                   ) -> EffectOutcome:
     """Apply what the flow asked for, in order."""
+    settings = settings or get_settings()
     extra: list[OutgoingMessage] = []
     for effect in effects:
         if isinstance(effect, Enrol):
             if identity.contact_id is None:
                 contacts.enrol_contact(session, identity, effect.community_id, effect.locale,
-                                       effect.consent_version, now, name=effect.name)
+                                       settings.consent_version, now, name=effect.name)
             continue
         contact = session.get(Contact, identity.contact_id) if identity.contact_id else None
         if contact is None:
@@ -147,7 +164,7 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
                 alerts.record_intent(session, effect.alert_id, contact.id,
                                      AlertIntent(effect.intent), now)
         elif isinstance(effect, PlanAlert):
-            problem = _plan_alert(session, contact, effect, now)
+            problem = _plan_alert(session, contact, effect, now, who)
             if problem:
                 return EffectOutcome(replace=(problem,))
         elif isinstance(effect, RecordAnswer | CompleteResponse | ExpireResponse):
@@ -187,8 +204,8 @@ def share_kit_replies(session: Session, contact: Contact, settings: Settings | N
     return replies
 
 
-def _plan_alert(session: Session, contact: Contact, effect: PlanAlert, now: datetime
-                ) -> OutgoingMessage | None:
+def _plan_alert(session: Session, contact: Contact, effect: PlanAlert, now: datetime,
+                who: Who | None) -> OutgoingMessage | None:
     community = session.get(Community, contact.community_id)
     if community is None or contact.role != Role.FACILITATOR.value:
         return None
@@ -201,7 +218,9 @@ def _plan_alert(session: Session, contact: Contact, effect: PlanAlert, now: date
         text = translator(contact.locale).gettext(
             "Sorry, this alert could not be planned: another alert may have been planned "
             "meanwhile. Please check the times and try again.")
-        return OutgoingMessage(text=text, locale=contact.locale)
+        # It replaces the flow's "Done", which ended at the menu: so does this.
+        return menu_message(who, intro=text) if who is not None \
+            else OutgoingMessage(text=text, locale=contact.locale)
     return None
 
 

@@ -1,73 +1,38 @@
 """Picks what answers a message: global words first, then the pending flow, else the menu.
 
 Pure: no database, no clock, no network. The inbox (``bot/conversation/inbox.py``) feeds it
-and applies the effects it returns.
+and applies the effects it returns. Flows are found in the registry
+(``bot/flows/registry.py``) by the name stored with the state; the state is validated before
+the flow sees it, and a state that does not fit (left by an older version, or damaged) is
+answered politely from the start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from pydantic import ValidationError
 
 from bot.conversation.choices import match_choice
-from bot.flows import (
-    alert,
-    consumption,
-    enrolment,
-    forget_me,
-    language,
-    menu,
-    my_data,
-    plan_alert,
-    questionnaire,
-    stop,
-    survey_admin,
-)
-from bot.flows.base import Directory, FlowResult, FlowState, SendShareKit, Who
+from bot.flows import alert, enrolment, link_home, menu, stop
+from bot.flows.base import Directory, FlowResult, FlowState, Who
+from bot.flows.consumption import CONSUMPTION
+from bot.flows.enrolment import ENROLMENT, EnrolmentState
+from bot.flows.language import LANGUAGE
+from bot.flows.menu import Paused
+from bot.flows.registry import flow_named, load, may_use
 from bot.i18n.keywords import (
     GlobalWord,
     fold,
     global_word,
     greeting_language,
     join_code_in,
+    parse_number,
     shortcut_in,
 )
 from core.messages import IncomingMessage
 
-StepHandler = Callable[[IncomingMessage, Who, FlowState, Directory], FlowResult]
-Reprompt = Callable[[Who, FlowState], FlowResult]
 
-
-def _menu_item_starts() -> dict[str, StepHandler]:
-    return {
-        "my_data": my_data.start,
-        "language": lambda m, w, s, d: language.start(m, w, s),
-        "forget_me": lambda m, w, s, d: forget_me.start(m, w, s),
-        "help": lambda m, w, s, d: menu.show_help(w),
-        "plan_alert": lambda m, w, s, d: plan_alert.start(m, w, s),
-        "consumption": consumption.start,
-        "send_survey": lambda m, w, s, d: survey_admin.start_send(w, d),
-        "survey_results": lambda m, w, s, d: survey_admin.start_results(w, d),
-        "share_kit": lambda m, w, s, d: FlowResult(
-            replies=(), state=FlowState("menu", "choose"), effects=(SendShareKit(),)),
-    }
-
-
-# How to ask again the question a paused flow was waiting on.
-REPROMPTS: dict[str, Reprompt] = {
-    language.FLOW: language.reprompt,
-    forget_me.FLOW: forget_me.reprompt,
-    enrolment.FLOW: enrolment.reprompt,
-    alert.FLOW: alert.reprompt,
-    plan_alert.FLOW: plan_alert.reprompt,
-    consumption.FLOW: consumption.reprompt,
-    survey_admin.FLOW: survey_admin.reprompt,
-    questionnaire.FLOW: questionnaire.reprompt,
-}
-
-
-def route(message: IncomingMessage, who: Who, state: FlowState, directory: Directory,
-          consent_version: str) -> FlowResult:
+def route(message: IncomingMessage, who: Who, state: FlowState, directory: Directory
+          ) -> FlowResult:
     word = None if message.choice_key else global_word(message.text)
     join_code = None if message.choice_key else join_code_in(message.text)
 
@@ -78,16 +43,30 @@ def route(message: IncomingMessage, who: Who, state: FlowState, directory: Direc
     if word is GlobalWord.STOP:
         return stop.stop(who)
     if not who.enrolled:
-        return _route_newcomer(message, who, state, directory, consent_version, word, join_code)
-    return _route_member(message, who, state, directory, consent_version, word, join_code)
+        return _route_newcomer(message, who, state, directory, word, join_code)
+    return _route_member(message, who, state, directory, word, join_code)
+
+
+def _lost_track(who: Who) -> str:
+    return who.t.gettext("Sorry, I lost track of our conversation, so let's start again.")
+
+
+def _a_while_ago(who: Who) -> str:
+    return who.t.gettext("Our last conversation was a while ago, so let's start again.")
 
 
 def _route_newcomer(message: IncomingMessage, who: Who, state: FlowState, directory: Directory,
-                    consent_version: str, word: GlobalWord | None, join_code: str | None
-                    ) -> FlowResult:
+                    word: GlobalWord | None, join_code: str | None) -> FlowResult:
+    joining: EnrolmentState | None = None
+    if state.flow == enrolment.FLOW:
+        try:
+            joining = EnrolmentState.model_validate({**state.data, "step": state.step})
+        except ValidationError:
+            if not join_code:
+                return enrolment.introduction(who, intro=_lost_track(who))
     greeted_in = None if message.choice_key else greeting_language(message.text)
-    if "locale" in state.data:
-        who = who.speaking(str(state.data["locale"]))
+    if joining is not None and joining.locale:
+        who = who.speaking(joining.locale)
     elif greeted_in is not None:
         # Nobody we know (a stranger, or someone erased or who refused consent): "hola" is
         # answered in Spanish, not in the community's language.
@@ -95,17 +74,16 @@ def _route_newcomer(message: IncomingMessage, who: Who, state: FlowState, direct
     if join_code:
         return enrolment.begin(join_code, who, directory)
     if state.expired:
-        return enrolment.introduction(
-            who, intro=who.t.gettext("Our last conversation was a while ago, so let's start again.")
-        )
-    if state.flow == enrolment.FLOW and word is None:
-        return enrolment.step(message, who, state, directory, consent_version)
-    if state.flow == enrolment.FLOW and word is GlobalWord.LANGUAGE:
-        return enrolment.reprompt(who, state.at(enrolment.FLOW, "language"))
-    if state.flow == enrolment.FLOW:
+        return enrolment.introduction(who, intro=_a_while_ago(who))
+    if joining is not None and word is None:
+        return ENROLMENT.step(message, who, joining, directory)
+    if joining is not None and word is GlobalWord.LANGUAGE:
+        return ENROLMENT.reprompt(who, joining.model_copy(update={"step": "language"}),
+                                  directory)
+    if joining is not None:
         # HELP, MENU or START half-way through joining: ask the pending question again
         # rather than lose what was already answered.
-        return enrolment.reprompt(who, state)
+        return ENROLMENT.reprompt(who, joining, directory)
     if word is None:
         # On SMS people often send just the code.
         bare = fold(message.text).upper()
@@ -115,60 +93,83 @@ def _route_newcomer(message: IncomingMessage, who: Who, state: FlowState, direct
 
 
 def _route_member(message: IncomingMessage, who: Who, state: FlowState, directory: Directory,
-                  consent_version: str, word: GlobalWord | None, join_code: str | None
-                  ) -> FlowResult:
+                  word: GlobalWord | None, join_code: str | None) -> FlowResult:
     if state.expired:
-        return menu.show_menu(
-            who, intro=who.t.gettext("Our last conversation was a while ago, so let's start again.")
-        )
-    if alert.is_alert_button(message):
-        # A button under an alert message answers that alert, whatever was pending.
-        return alert.step(message, who, state)
+        return menu.show_menu(who, intro=_a_while_ago(who))
     paused = menu.pause_of(state)
+    if alert.is_alert_button(message):
+        # A button under an alert message answers that alert; what else was pending stays
+        # paused (an open "are you joining in?" is answered by the button itself).
+        keep = None if paused is None or paused.flow == alert.FLOW else paused
+        return alert.answer_button(message, who, keep)
     if word is GlobalWord.HELP:
         return menu.show_help(who, paused=paused)
     if word is GlobalWord.MENU or word is GlobalWord.START:
         return menu.show_menu(who, paused=paused)
     if word is GlobalWord.LANGUAGE:
-        return language.start(message, who, state)
+        return LANGUAGE.start(message, who, directory)
     if shortcut_in(message.text) == "consumption" and not message.choice_key:
-        return consumption.start(message, who, state, directory)
+        return CONSUMPTION.start(message, who, directory)
     if join_code:
+        household = link_home.household_after_join_code(message, who, directory)
+        if household is not None:
+            return link_home.linked(who, household)
         community = who.community.name if who.community else ""
         return menu.show_menu(
             who, intro=who.t.gettext("You are already a member of {community}.",
                                      community=community), paused=paused)
+    if state.flow not in (enrolment.FLOW, link_home.FLOW):
+        household = link_home.household_sent_alone(message, who, directory)
+        if household is not None:
+            return link_home.linked(who, household)
+    if state.flow is None:
+        return menu.not_understood(who)
     if state.flow == menu.FLOW:
-        return _on_menu_choice(message, who, state, directory, paused)
-    if state.flow == language.FLOW:
-        return language.step(message, who, state)
-    if state.flow == forget_me.FLOW:
-        return forget_me.step(message, who, state)
-    if state.flow == alert.FLOW:
-        return alert.step(message, who, state)
-    if state.flow == questionnaire.FLOW:
-        now = message.received_at or datetime.now(UTC)
-        return questionnaire.step(message, who, state, directory, now)
-    if state.flow == survey_admin.FLOW:
-        return survey_admin.step(message, who, state, directory)
-    if state.flow == consumption.FLOW:
-        return consumption.step(message, who, state)
-    if state.flow == plan_alert.FLOW:
-        return plan_alert.step(message, who, state, directory)
-    if state.flow == enrolment.FLOW:
-        # Consent creates the contact; the household question comes right after.
-        return enrolment.step(message, who, state, directory, consent_version)
-    return menu.not_understood(who)
+        return _on_menu_choice(message, who, state, directory)
+    return _continue(message, who, state, directory)
 
 
-def _on_menu_choice(message: IncomingMessage, who: Who, state: FlowState, directory: Directory,
-                    paused: dict[str, object] | None) -> FlowResult:
+def _continue(message: IncomingMessage, who: Who, state: FlowState, directory: Directory
+              ) -> FlowResult:
+    """The pending flow answers, if it still exists, may still be used, and its state fits."""
+    flow = flow_named(state.flow)
+    if flow is None or not may_use(flow, who):
+        return menu.show_menu(who, intro=_lost_track(who))
+    try:
+        typed = load(flow, state)
+    except ValidationError:
+        return menu.show_menu(who, intro=_lost_track(who))
+    return flow.step(message, who, typed, directory)
+
+
+def _resume(who: Who, paused: Paused, directory: Directory) -> FlowResult:
+    flow = flow_named(paused.flow)
+    if flow is None or not may_use(flow, who):
+        return menu.show_menu(who, intro=_lost_track(who))
+    try:
+        typed = load(flow, paused.state())
+    except ValidationError:
+        return menu.show_menu(who, intro=_lost_track(who))
+    return flow.reprompt(who, typed, directory)
+
+
+def _on_menu_choice(message: IncomingMessage, who: Who, state: FlowState, directory: Directory
+                    ) -> FlowResult:
+    try:
+        at_menu = menu.load(state)
+    except ValidationError:
+        return menu.show_menu(who, intro=_lost_track(who))
+    paused = at_menu.paused
+    if not at_menu.shown and not message.choice_key and parse_number(message.text) is not None:
+        # The reader did not see the numbered menu (only the hint, a chart, a result): their
+        # number may mean something else. Show the menu rather than guess.
+        return menu.show_menu(who, paused=paused)
     choice = match_choice(message, menu.menu_choices(who, paused), who.locale)
     if choice is None:
         return menu.not_understood(who, paused=paused)
-    if choice.key == "resume" and paused:
-        resumed = FlowState(flow=str(paused["flow"]), step=str(paused.get("step") or ""),
-                            data=dict(paused.get("data") or {}))  # type: ignore[call-overload]
-        reprompt = REPROMPTS.get(resumed.flow or "")
-        return reprompt(who, resumed) if reprompt else menu.show_menu(who)
-    return _menu_item_starts()[choice.key](message, who, state, directory)
+    if choice.key == menu.RESUME and paused is not None:
+        return _resume(who, paused, directory)
+    flow = flow_named(choice.key)
+    if flow is None or not may_use(flow, who):
+        return menu.not_understood(who, paused=paused)
+    return flow.start(message, who, directory)

@@ -6,20 +6,30 @@ Alert texts go by SMS too: each must fit in two segments in every language.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.conversation.choices import match_choice
-from bot.flows.base import FlowResult, FlowState, RecordAlertIntent, Who, say
-from bot.flows.menu import menu_message
+from bot.flows.base import (
+    BaseFlow,
+    Directory,
+    FlowData,
+    FlowResult,
+    RecordAlertIntent,
+    Who,
+    say,
+)
+from bot.flows.menu import Paused, show_menu
 from bot.i18n import Translator, choose_locale, translator
 from bot.i18n.formatting import format_duration, format_local_day_time, format_local_time
 from bot.rendering.survey_invitations import survey_message
-from core.alerts import Alert, AlertIntent, AlertStage
+from core.alerts import Alert, AlertIntent, AlertReply, AlertStage
 from core.messages import Choice, IncomingMessage
 from core.models import Community, Contact
 from core.questionnaires.content import load_content
+from core.questionnaires.definition import AnswerValue
 from core.questionnaires.responses import completed_contact_ids
 from core.questionnaires.storage import Questionnaire, latest_questionnaire
 from scheduler.timeline import RenderedMessage
@@ -91,13 +101,18 @@ class AlertMessages:
     def survey(self, session: Session, stage: AlertStage, alert: Alert, community: Community,
                contact: Contact, now: datetime) -> RenderedMessage | None:
         """The post-alert questionnaire: its first question after the alert, or the next
-        unanswered one in the reminder. Asked to everyone targeted, at home or not."""
+        unanswered one in the reminder. Asked to everyone targeted, at home or not; what
+        their answer to the start message already says is recorded, not asked again."""
         assert alert.id is not None and contact.id is not None and community.id is not None
         row = latest_questionnaire(session, POST_ALERT) or _loaded(session, now)
         if row is None or row.id is None:
             return None
+        intent = session.exec(select(AlertReply.intent).where(
+            AlertReply.alert_id == alert.id, AlertReply.contact_id == contact.id)).first()
+        known = answers_known_from(AlertIntent(intent) if intent in set(AlertIntent) else None)
         return survey_message(session, row.id, community, contact, f"alert:{alert.id}",
-                              f"alert_{stage.value}", lambda t: _survey_intro(t, stage), now)
+                              f"alert_{stage.value}", lambda t: _survey_intro(t, stage), now,
+                              known=known)
 
 
 def _survey_intro(t: Translator, stage: AlertStage) -> str:
@@ -138,28 +153,58 @@ def thanks_for(t: Translator, intent: str) -> str:
     return t.gettext("No problem, thanks for telling us.")
 
 
-def step(message: IncomingMessage, who: Who, state: FlowState) -> FlowResult:
-    """A tap on a start-message button, or a typed "1"/"2"/"3" while the question is open."""
-    if is_alert_button(message):
-        _, button_alert, intent = (message.choice_key or "").split(":", 2)
-        return _recorded(who, int(button_alert) if button_alert.isdigit() else 0, intent)
-    alert_id = int(state.data.get("alert_id", 0))
-    choices = intent_choices(who.t, alert_id)
-    choice = match_choice(message, choices, who.locale)
-    if choice is None:
-        text = who.t.gettext("Reply with 1, 2 or 3, or MENU for something else.")
-        return FlowResult(replies=(say(who, text, *choices),), state=state)
-    return _recorded(who, alert_id, choice.key.rsplit(":", 1)[1])
+def answers_known_from(intent: AlertIntent | None) -> dict[str, AnswerValue]:
+    """What the answer to the start message already tells the post-alert questionnaire:
+    someone "not at home" is not asked again whether they were at home."""
+    return {"at_home": False} if intent is AlertIntent.AWAY else {}
 
 
-def _recorded(who: Who, alert_id: int, intent: str) -> FlowResult:
+class AlertState(FlowData):
+    # The start message's "are you joining in?" is open.
+    step: Literal["intent"] = "intent"
+    alert_id: int
+
+
+def answer_button(message: IncomingMessage, who: Who, paused: Paused | None) -> FlowResult:
+    """A tap under a start message answers that alert, whatever was pending (kept paused)."""
+    _, button_alert, intent = (message.choice_key or "").split(":", 2)
+    return _recorded(who, int(button_alert) if button_alert.isdigit() else 0, intent, paused)
+
+
+def _recorded(who: Who, alert_id: int, intent: str, paused: Paused | None = None
+              ) -> FlowResult:
     if intent not in {i.value for i in AlertIntent}:
-        return FlowResult(replies=(menu_message(who),), state=FlowState("menu", "choose"))
-    return FlowResult(replies=(say(who, thanks_for(who.t, intent)),), state=FlowState(),
+        return show_menu(who, paused=paused)
+    result = show_menu(who, intro=thanks_for(who.t, intent), paused=paused)
+    return FlowResult(replies=result.replies, state=result.state,
                       effects=(RecordAlertIntent(alert_id, intent),))
 
 
-def reprompt(who: Who, state: FlowState) -> FlowResult:
-    alert_id = int(state.data.get("alert_id", 0))
-    text = who.t.gettext("Will you join in the alert?")
-    return FlowResult(replies=(say(who, text, *intent_choices(who.t, alert_id)),), state=state)
+class AlertAnswer(BaseFlow[AlertState]):
+    """The start message's question, left open by the scheduler (``AlertMessages.render``)."""
+
+    name = FLOW
+    State = AlertState
+
+    def start(self, message: IncomingMessage, who: Who, directory: Directory) -> FlowResult:
+        return show_menu(who)
+
+    def step(self, message: IncomingMessage, who: Who, state: AlertState,
+             directory: Directory) -> FlowResult:
+        """A typed "1"/"2"/"3" while the question is open (a tap goes to ``answer_button``)."""
+        if is_alert_button(message):
+            return answer_button(message, who, None)
+        choices = intent_choices(who.t, state.alert_id)
+        choice = match_choice(message, choices, who.locale)
+        if choice is None:
+            text = who.t.gettext("Reply with 1, 2 or 3, or MENU for something else.")
+            return FlowResult(replies=(say(who, text, *choices),), state=self.keep(state))
+        return _recorded(who, state.alert_id, choice.key.rsplit(":", 1)[1])
+
+    def reprompt(self, who: Who, state: AlertState, directory: Directory) -> FlowResult:
+        text = who.t.gettext("Will you join in the alert?")
+        return FlowResult(replies=(say(who, text, *intent_choices(who.t, state.alert_id)),),
+                          state=self.keep(state))
+
+
+ALERT = AlertAnswer()

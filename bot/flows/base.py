@@ -1,20 +1,30 @@
-"""What every flow step receives and returns. No I/O: lookups go through a ``Directory``."""
+"""What every flow step receives and returns, and the one protocol every flow implements.
+
+No I/O: lookups go through a ``Directory``, writes are returned as effects. A flow's own state
+is a typed model (``FlowData``), stored as JSON between messages (``FlowState``) and validated
+when loaded back; the registry (``bot/flows/registry.py``) lists the flows.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict
 
 from bot.i18n import Translator, translator
-from core.messages import Choice, OutgoingMessage
+from core.messages import Choice, IncomingMessage, OutgoingMessage
+from core.models import Role
 from core.questionnaires.definition import Definition
 from core.questionnaires.responses import QuestionnaireEffect
 
 
 @dataclass(frozen=True)
 class FlowState:
-    """Where a conversation stands; serialised to the database between messages."""
+    """Where a conversation stands, as stored between messages: the flow's name, its step and
+    its data as JSON. A flow reads it through its typed model (``Flow.State``)."""
 
     flow: str | None = None
     step: str | None = None
@@ -57,7 +67,7 @@ class Who:
     contact_id: int | None = None
     community: CommunityView | None = None
     name: str | None = None
-    role: str = "resident"
+    role: Role = Role.RESIDENT
     household: HouseholdView | None = None
     opted_out: bool = False
     display_name: str | None = None
@@ -128,9 +138,10 @@ class Directory(Protocol):
 # Effects: what a flow asks the domain to do. The inbox applies them in order.
 @dataclass(frozen=True)
 class Enrol:
+    """Consent given: the inbox records it with the consent text's current version."""
+
     community_id: int
     locale: str
-    consent_version: str
     name: str | None
 
 
@@ -209,3 +220,94 @@ class FlowResult:
 
 def say(who: Who, text: str, *choices: Choice, kind: str = "reply") -> OutgoingMessage:
     return OutgoingMessage(text=text, locale=who.locale, choices=tuple(choices), kind=kind)
+
+
+# --------------------------------------------------------------------------------------------
+# The flow protocol
+# --------------------------------------------------------------------------------------------
+
+class FlowData(BaseModel):
+    """A flow's typed state. Stored as JSON between messages and validated when loaded back:
+    a state written by an older version, or damaged, fails validation and the router resumes
+    politely instead of guessing. Unknown keys are ignored, so adding a field with a default
+    keeps older stored states valid."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    step: str
+
+
+class NoState(FlowData):
+    """For flows that answer in one message and never wait for a reply."""
+
+    step: str = "done"
+
+
+S = TypeVar("S", bound=FlowData)
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """A flow's line in the menu. ``order`` sorts the entries; a reader's menu numbers them
+    1, 2, 3… among the entries their role sees, so a number never depends on what is pending.
+    ``label`` is called with the reader's translator."""
+
+    order: int
+    label: Callable[[Translator], str]
+
+
+class Flow(Protocol[S]):
+    """One conversation: everything the router and the menu need to know about it."""
+
+    @property
+    def name(self) -> str:
+        """Stored with its state; also the key of its menu choice."""
+        ...
+
+    @property
+    def State(self) -> type[S]:
+        """Its typed state."""
+        ...
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """Who may use it (the router checks before ``start`` and before every ``step``)."""
+        ...
+
+    @property
+    def entry(self) -> MenuEntry | None:
+        """Its menu line; None when it is reached otherwise (a join code, a scheduled
+        message…)."""
+        ...
+
+    def start(self, message: IncomingMessage, who: Who, directory: Directory) -> FlowResult:
+        """Begin, e.g. when picked in the menu."""
+        ...
+
+    def step(self, message: IncomingMessage, who: Who, state: S, directory: Directory
+             ) -> FlowResult:
+        """Answer a message while this flow waits for one."""
+        ...
+
+    def reprompt(self, who: Who, state: S, directory: Directory) -> FlowResult:
+        """Ask the pending question again (after a detour through the menu or help)."""
+        ...
+
+
+EVERYONE = frozenset(Role)
+FACILITATORS = frozenset({Role.FACILITATOR})
+
+
+class BaseFlow(Generic[S]):
+    """Stored-state handling shared by every flow; subclasses set the protocol's attributes."""
+
+    name: str
+    State: type[S]
+    roles: frozenset[Role] = EVERYONE
+    entry: MenuEntry | None = None
+
+    def keep(self, state: S) -> FlowState:
+        """The state to store: this flow waits for the next message."""
+        # Unset (None) fields are left out: they load back as their default.
+        return FlowState(flow=self.name, step=state.step,
+                         data=state.model_dump(mode="json", exclude={"step"}, exclude_none=True))

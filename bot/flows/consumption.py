@@ -1,20 +1,36 @@
 """"My consumption": a resident picks a chart of their own home's electricity.
 
 The flow stays pure: it asks for a chart with a ``SendChart`` effect, and the inbox renders
-it (``bot/rendering/energy_charts.py``) from the household's data only.
+it (``bot/rendering/energy_charts.py``) from the household's data only. The flow's own reply
+is the menu (on SMS the hint), which the inbox sends after the chart.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 from bot.conversation.choices import match_choice
-from bot.flows.base import Directory, FlowResult, FlowState, SendChart, Who, say
-from bot.flows.menu import menu_message
+from bot.flows.base import (
+    BaseFlow,
+    Directory,
+    FlowData,
+    FlowResult,
+    MenuEntry,
+    SendChart,
+    Who,
+    say,
+)
+from bot.flows.menu import menu_after, show_menu
 from bot.i18n import Translator
 from core.messages import Choice, IncomingMessage
 from core.models import Role
 
 FLOW = "consumption"
 CHART_KINDS = ("week", "typical", "alert")
+
+
+class ConsumptionState(FlowData):
+    step: Literal["choose"] = "choose"
 
 
 def _choices(who: Who) -> tuple[Choice, ...]:
@@ -34,23 +50,29 @@ def no_meter_text(t: Translator, role: str = Role.RESIDENT.value) -> str:
         "Your facilitator can help with that.")
 
 
-def start(message: IncomingMessage, who: Who, state: FlowState, directory: Directory
-          ) -> FlowResult:
-    if who.household is None or not directory.household_has_meter(who.household.id):
-        return FlowResult(replies=(menu_message(who, intro=no_meter_text(who.t, who.role)),),
-                          state=FlowState("menu", "choose"))
-    return reprompt(who, FlowState(flow=FLOW, step="choose"))
+class Consumption(BaseFlow[ConsumptionState]):
+    name = FLOW
+    State = ConsumptionState
+    entry = MenuEntry(order=50, label=lambda t: t.gettext("My consumption"))
+
+    def start(self, message: IncomingMessage, who: Who, directory: Directory) -> FlowResult:
+        if who.household is None or not directory.household_has_meter(who.household.id):
+            return show_menu(who, intro=no_meter_text(who.t, who.role))
+        return self.reprompt(who, ConsumptionState(), directory)
+
+    def reprompt(self, who: Who, state: ConsumptionState, directory: Directory) -> FlowResult:
+        text = who.t.gettext("Which chart would you like?")
+        return FlowResult(replies=(say(who, text, *_choices(who)),), state=self.keep(state))
+
+    def step(self, message: IncomingMessage, who: Who, state: ConsumptionState,
+             directory: Directory) -> FlowResult:
+        choice = match_choice(message, _choices(who), who.locale)
+        if choice is None:
+            text = who.t.gettext("Please reply with 1, 2 or 3.")
+            return FlowResult(replies=(say(who, text, *_choices(who)),), state=self.keep(state))
+        closing = menu_after(who)
+        return FlowResult(replies=closing.replies, state=closing.state,
+                          effects=(SendChart(choice.key),))
 
 
-def reprompt(who: Who, state: FlowState) -> FlowResult:
-    text = who.t.gettext("Which chart would you like?")
-    return FlowResult(replies=(say(who, text, *_choices(who)),), state=state)
-
-
-def step(message: IncomingMessage, who: Who, state: FlowState) -> FlowResult:
-    choice = match_choice(message, _choices(who), who.locale)
-    if choice is None:
-        text = who.t.gettext("Please reply with 1, 2 or 3.")
-        return FlowResult(replies=(say(who, text, *_choices(who)),), state=state)
-    return FlowResult(replies=(), state=FlowState("menu", "choose"),
-                      effects=(SendChart(choice.key),))
+CONSUMPTION = Consumption()

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from bot.conversation.choices import match_choice
 from bot.flows.base import (
     IDLE,
+    BaseFlow,
     Directory,
     Enrol,
+    FlowData,
     FlowResult,
-    FlowState,
+    HouseholdView,
     LinkHousehold,
     Who,
     say,
 )
 from bot.flows.language import LANGUAGE_CHOICES
-from bot.flows.menu import HINT_CHANNELS, menu_message
-from bot.i18n.keywords import fold, is_skip
+from bot.flows.link_home import HOUSEHOLD_CODE_TRIES, SKIP, ask_text, read_code, skip_choice
+from bot.flows.menu import HINT_CHANNELS, show_menu
 from core.messages import Choice, IncomingMessage, OutgoingMessage
 
 FLOW = "enrolment"
-# After this many unknown household codes we stop asking: the facilitator can link later.
-HOUSEHOLD_CODE_TRIES = 2
+
+class EnrolmentState(FlowData):
+    step: Literal["language", "consent", "household"]
+    community_id: int
+    code: str = ""
+    community_name: str = ""
+    # Chosen at the first step; the contact does not exist yet, so it lives here.
+    locale: str | None = None
+    tries: int = 0
 
 
 def introduction(who: Who, intro: str | None = None) -> FlowResult:
@@ -42,46 +53,12 @@ def begin(code: str, who: Who, directory: Directory) -> FlowResult:
             "and send JOIN followed by the code.", code=code
         )
         return FlowResult(replies=(say(who, text),), state=IDLE)
-    state = FlowState(flow=FLOW, step="language",
-                      data={"community_id": community.id, "code": code,
-                            "community_name": community.name})
+    state = EnrolmentState(step="language", community_id=community.id, code=code,
+                           community_name=community.name)
     # The welcome alone asks the question: the choices are five languages, each in its own
     # name, and with Arabic among them this SMS is UCS-2 (67 characters a segment).
     welcome = who.t.gettext("Welcome to {community}!", community=community.name)
-    return _ask_language(who, state, text=welcome)
-
-
-def reprompt(who: Who, state: FlowState) -> FlowResult:
-    if state.step == "consent":
-        return _ask_consent(who, state)
-    if state.step == "household":
-        return _ask_household(who, state)
-    return _ask_language(who, state)
-
-
-def step(message: IncomingMessage, who: Who, state: FlowState, directory: Directory,
-         consent_version: str) -> FlowResult:
-    if state.step == "language":
-        return _on_language(message, who, state)
-    if state.step == "consent":
-        return _on_consent(message, who, state, consent_version)
-    if state.step == "household":
-        return _on_household(message, who, state, directory)
-    return introduction(who)
-
-
-def _ask_language(who: Who, state: FlowState, text: str | None = None) -> FlowResult:
-    text = text or who.t.gettext("Which language do you prefer?")
-    return FlowResult(replies=(say(who, text, *LANGUAGE_CHOICES),), state=state)
-
-
-def _on_language(message: IncomingMessage, who: Who, state: FlowState) -> FlowResult:
-    choice = match_choice(message, LANGUAGE_CHOICES, who.locale)
-    if choice is None:
-        text = who.t.gettext("Please choose a language: reply with its number.")
-        return FlowResult(replies=(say(who, text, *LANGUAGE_CHOICES),), state=state)
-    chosen = who.speaking(choice.key)
-    return _ask_consent(chosen, state.at(FLOW, "consent", locale=choice.key))
+    return ENROLMENT.ask_language(who, state, text=welcome)
 
 
 def _yes_no(who: Who) -> tuple[Choice, Choice]:
@@ -105,80 +82,101 @@ def consent_text(who: Who) -> str:
     return "\n".join(consent_parts(who))
 
 
-def _ask_consent(who: Who, state: FlowState) -> FlowResult:
-    # All of it does not fit in two SMS segments in Arabic or Spanish, even kept short:
-    # on SMS it goes as two messages, the question (with Yes / No) last.
-    notice, question = consent_parts(who)
-    replies: tuple[OutgoingMessage, ...]
-    if who.channel in HINT_CHANNELS:
-        replies = (say(who, notice), say(who, question, *_yes_no(who)))
-    else:
-        replies = (say(who, f"{notice}\n{question}", *_yes_no(who)),)
-    return FlowResult(replies=replies, state=state)
+class Enrolment(BaseFlow[EnrolmentState]):
+    """Reached by a join code (``begin``), not from the menu."""
+
+    name = FLOW
+    State = EnrolmentState
+
+    def start(self, message: IncomingMessage, who: Who, directory: Directory) -> FlowResult:
+        return introduction(who)
+
+    def reprompt(self, who: Who, state: EnrolmentState, directory: Directory) -> FlowResult:
+        if state.step == "consent":
+            return self._ask_consent(who, state)
+        if state.step == "household":
+            return self._ask_household(who, state)
+        return self.ask_language(who, state)
+
+    def step(self, message: IncomingMessage, who: Who, state: EnrolmentState,
+             directory: Directory) -> FlowResult:
+        if state.step == "language":
+            return self._on_language(message, who, state)
+        if state.step == "consent":
+            return self._on_consent(message, who, state)
+        return self._on_household(message, who, state, directory)
+
+    def ask_language(self, who: Who, state: EnrolmentState, text: str | None = None
+                     ) -> FlowResult:
+        text = text or who.t.gettext("Which language do you prefer?")
+        return FlowResult(replies=(say(who, text, *LANGUAGE_CHOICES),), state=self.keep(state))
+
+    def _on_language(self, message: IncomingMessage, who: Who, state: EnrolmentState
+                     ) -> FlowResult:
+        choice = match_choice(message, LANGUAGE_CHOICES, who.locale)
+        if choice is None:
+            text = who.t.gettext("Please choose a language: reply with its number.")
+            return FlowResult(replies=(say(who, text, *LANGUAGE_CHOICES),),
+                              state=self.keep(state))
+        chosen = who.speaking(choice.key)
+        return self._ask_consent(chosen, state.model_copy(
+            update={"step": "consent", "locale": choice.key}))
+
+    def _ask_consent(self, who: Who, state: EnrolmentState) -> FlowResult:
+        # All of it does not fit in two SMS segments in Arabic or Spanish, even kept short:
+        # on SMS it goes as two messages, the question (with Yes / No) last.
+        notice, question = consent_parts(who)
+        replies: tuple[OutgoingMessage, ...]
+        if who.channel in HINT_CHANNELS:
+            replies = (say(who, notice), say(who, question, *_yes_no(who)))
+        else:
+            replies = (say(who, f"{notice}\n{question}", *_yes_no(who)),)
+        return FlowResult(replies=replies, state=self.keep(state))
+
+    def _on_consent(self, message: IncomingMessage, who: Who, state: EnrolmentState
+                    ) -> FlowResult:
+        choice = match_choice(message, _yes_no(who), who.locale)
+        if choice is None:
+            text = who.t.gettext("Please answer yes or no.")
+            return FlowResult(replies=(say(who, text, *_yes_no(who)),), state=self.keep(state))
+        if choice.key == "no":
+            text = who.t.gettext(
+                "No problem, nothing has been kept. If you change your mind, send JOIN {code}.",
+                code=state.code,
+            )
+            return FlowResult(replies=(say(who, text),), state=IDLE)
+        enrol = Enrol(community_id=state.community_id, locale=who.locale, name=who.display_name)
+        result = self._ask_household(who, state.model_copy(update={"step": "household",
+                                                                   "tries": 0}),
+                                     intro=who.t.gettext("Thank you!"))
+        return FlowResult(replies=result.replies, state=result.state, effects=(enrol,))
+
+    def _ask_household(self, who: Who, state: EnrolmentState, intro: str | None = None
+                       ) -> FlowResult:
+        text = ask_text(who)
+        if intro:
+            text = f"{intro} {text}"
+        return FlowResult(replies=(say(who, text, skip_choice(who)),), state=self.keep(state))
+
+    def _on_household(self, message: IncomingMessage, who: Who, state: EnrolmentState,
+                      directory: Directory) -> FlowResult:
+        found = read_code(message, who, state.community_id, directory)
+        if found == SKIP:
+            return _welcome(who)
+        if isinstance(found, HouseholdView):
+            result = _welcome(who)
+            return FlowResult(replies=result.replies, state=result.state,
+                              effects=(LinkHousehold(found.id),))
+        tries = state.tries + 1
+        if tries >= HOUSEHOLD_CODE_TRIES:
+            later = who.t.gettext("No worries: your facilitator can link your home later.")
+            return _welcome(who, intro=later)
+        text = who.t.gettext("I don't know this household code. Try again, or choose Skip.")
+        return FlowResult(replies=(say(who, text, skip_choice(who)),),
+                          state=self.keep(state.model_copy(update={"tries": tries})))
 
 
-def _on_consent(message: IncomingMessage, who: Who, state: FlowState,
-                consent_version: str) -> FlowResult:
-    choice = match_choice(message, _yes_no(who), who.locale)
-    if choice is None:
-        text = who.t.gettext("Please answer yes or no.")
-        return FlowResult(replies=(say(who, text, *_yes_no(who)),), state=state)
-    if choice.key == "no":
-        text = who.t.gettext(
-            "No problem, nothing has been kept. If you change your mind, send JOIN {code}.",
-            code=state.data.get("code", ""),
-        )
-        return FlowResult(replies=(say(who, text),), state=IDLE)
-    enrol = Enrol(
-        community_id=int(state.data["community_id"]),
-        locale=who.locale,
-        consent_version=consent_version,
-        name=who.display_name,
-    )
-    result = _ask_household(who, state.at(FLOW, "household", tries=0),
-                            intro=who.t.gettext("Thank you!"))
-    return FlowResult(replies=result.replies, state=result.state, effects=(enrol,))
-
-
-def _skip(who: Who) -> Choice:
-    return Choice("skip", who.t.gettext("Skip"))
-
-
-def _ask_household(who: Who, state: FlowState, intro: str | None = None) -> FlowResult:
-    text = who.t.gettext(
-        "If your facilitator gave you a household code, type it now. Otherwise, choose Skip."
-    )
-    if intro:
-        text = f"{intro} {text}"
-    return FlowResult(replies=(say(who, text, _skip(who)),), state=state)
-
-
-def _on_household(message: IncomingMessage, who: Who, state: FlowState,
-                  directory: Directory) -> FlowResult:
-    if match_choice(message, (_skip(who),), who.locale) is not None or _is_skip_word(message):
-        return _welcome(who, state, linked=False)
-    code = fold(message.text).upper()
-    household = None
-    if 0 < len(code) <= 32:
-        household = directory.household_by_code(int(state.data["community_id"]), code)
-    if household is not None:
-        result = _welcome(who, state, linked=True)
-        return FlowResult(replies=result.replies, state=result.state,
-                          effects=(LinkHousehold(household.id),))
-    tries = int(state.data.get("tries", 0)) + 1
-    if tries >= HOUSEHOLD_CODE_TRIES:
-        later = who.t.gettext("No worries: your facilitator can link your home later.")
-        return _welcome(who, state, linked=False, intro=later)
-    text = who.t.gettext("I don't know this household code. Try again, or choose Skip.")
-    return FlowResult(replies=(say(who, text, _skip(who)),), state=state.at(FLOW, "household",
-                                                                             tries=tries))
-
-
-def _is_skip_word(message: IncomingMessage) -> bool:
-    return is_skip(message.text)
-
-
-def _welcome(who: Who, state: FlowState, linked: bool, intro: str | None = None) -> FlowResult:
+def _welcome(who: Who, intro: str | None = None) -> FlowResult:
     text = who.t.gettext(
         "You are in! You will get a message before each grid alert. "
         "Send MENU at any time to see what I can do."
@@ -186,5 +184,7 @@ def _welcome(who: Who, state: FlowState, linked: bool, intro: str | None = None)
     if intro:
         text = f"{intro}\n{text}"
     # The welcome names MENU itself: no hint after it on SMS.
-    return FlowResult(replies=(menu_message(who, intro=text, hint=False),),
-                      state=FlowState(flow="menu", step="choose"))
+    return show_menu(who, intro=text, hint=False)
+
+
+ENROLMENT = Enrolment()

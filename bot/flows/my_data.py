@@ -3,20 +3,44 @@
 On SMS the list is the short one (what identifies and concerns the person: name, language,
 home, consent, addresses) so that it fits in two segments in every language; the full list,
 with the community, role, consent text version and message count, is shown on the other
-channels and in the admin API's export.
+channels and in the admin API's export. With no home linked yet, "Link my home" is offered
+(``bot/flows/link_home.py``).
 """
 
 from __future__ import annotations
 
-from bot.flows.base import Directory, FlowResult, FlowState, StoredFacts, Who
+from typing import Literal
+
+from bot.conversation.choices import match_choice
+from bot.flows.base import (
+    BaseFlow,
+    Directory,
+    FlowData,
+    FlowResult,
+    MenuEntry,
+    StoredFacts,
+    Who,
+    say,
+)
 from bot.flows.language import LANGUAGE_NAMES
-from bot.flows.menu import HINT_CHANNELS, menu_message
+from bot.flows.link_home import LINK_HOME
+from bot.flows.menu import HINT_CHANNELS, not_understood, show_menu
 from bot.i18n.formatting import format_items, format_local_date, format_local_short_date
-from core.messages import IncomingMessage
+from core.messages import Choice, IncomingMessage
+from core.models import Role
+
+FLOW = "my_data"
+LINK_HOME_KEY = "link_home"
+NOT_NOW = "not_now"
 
 # A masked address as SMS writes it: "…" is not in the GSM alphabet and would make the
 # whole text UCS-2 (70 characters a segment instead of 160).
 SMS_ELLIPSIS = "..."
+
+
+class MyDataState(FlowData):
+    # The facts were shown with "Link my home" offered (no home linked yet).
+    step: Literal["offer"] = "offer"
 
 
 def masked(address: str, ellipsis: str = "…") -> str:
@@ -26,22 +50,49 @@ def masked(address: str, ellipsis: str = "…") -> str:
 
 def role_label(who: Who, role: str) -> str:
     t = who.t
-    labels = {
-        "resident": t.gettext("resident"),
-        "facilitator": t.gettext("facilitator"),
-        "technician": t.gettext("technician"),
+    labels: dict[str, str] = {
+        Role.RESIDENT: t.gettext("resident"),
+        Role.FACILITATOR: t.gettext("facilitator"),
+        Role.TECHNICIAN: t.gettext("technician"),
     }
     return labels.get(role, role)
 
 
-def start(message: IncomingMessage, who: Who, state: FlowState,
-          directory: Directory) -> FlowResult:
-    facts = directory.stored_facts(who.contact_id) if who.contact_id is not None else None
-    if facts is None:
-        return FlowResult(replies=(menu_message(who),), state=FlowState("menu", "choose"))
-    lines = _sms_lines(who, facts) if who.channel in HINT_CHANNELS else _lines(who, facts)
-    return FlowResult(replies=(menu_message(who, intro="\n".join(lines)),),
-                      state=FlowState("menu", "choose"))
+def _offer(who: Who) -> tuple[Choice, Choice]:
+    t = who.t
+    return (Choice(LINK_HOME_KEY, t.gettext("Link my home")), Choice(NOT_NOW, t.gettext("Not now")))
+
+
+class MyData(BaseFlow[MyDataState]):
+    name = FLOW
+    State = MyDataState
+    entry = MenuEntry(order=60, label=lambda t: t.gettext("My data"))
+
+    def start(self, message: IncomingMessage, who: Who, directory: Directory) -> FlowResult:
+        facts = directory.stored_facts(who.contact_id) if who.contact_id is not None else None
+        if facts is None:
+            return show_menu(who)
+        lines = _sms_lines(who, facts) if who.channel in HINT_CHANNELS else _lines(who, facts)
+        if facts.household_ref is None and who.household is None:
+            return FlowResult(replies=(say(who, "\n".join(lines), *_offer(who)),),
+                              state=self.keep(MyDataState()))
+        return show_menu(who, intro="\n".join(lines))
+
+    def reprompt(self, who: Who, state: MyDataState, directory: Directory) -> FlowResult:
+        return FlowResult(replies=(say(who, who.t.gettext("Link your home now?"),
+                                       *_offer(who)),), state=self.keep(state))
+
+    def step(self, message: IncomingMessage, who: Who, state: MyDataState,
+             directory: Directory) -> FlowResult:
+        choice = match_choice(message, _offer(who), who.locale)
+        if choice is None:
+            return not_understood(who)
+        if choice.key == LINK_HOME_KEY:
+            return LINK_HOME.start(message, who, directory)
+        return show_menu(who)
+
+
+MY_DATA = MyData()
 
 
 def _timezone(who: Who) -> str:
@@ -83,7 +134,7 @@ def _sms_lines(who: Who, facts: StoredFacts) -> list[str]:
     channels = format_items((f"{c.channel} {masked(c.address, SMS_ELLIPSIS)}"
                              for c in facts.channels), who.locale) or none
     lines = [t.gettext("Name: {name}", name=facts.name or none)]
-    if facts.role != "resident":
+    if facts.role != Role.RESIDENT:
         lines.append(t.gettext("Role: {role}", role=role_label(who, facts.role)))
     lines += [
         t.gettext("Household: {household}", household=facts.household_ref or none),

@@ -1,23 +1,34 @@
 """A questionnaire over chat: one question at a time, any channel, any of the five languages.
 
-Pure like every flow: the definition comes from an injected ``QuestionnaireLookup``, answers go
-out as effects (``RecordAnswer``, ``CompleteResponse``, ``ExpireResponse`` from
+Pure like every flow: the definition comes through the ``Directory`` (``questionnaire``),
+answers go out as effects (``RecordAnswer``, ``CompleteResponse``, ``ExpireResponse`` from
 ``core.questionnaires.responses``) that the inbox applies with ``apply_questionnaire_effect``.
 
-State data (JSON): questionnaire_id, version, response_id, expires_at (ISO, UTC), question (the
-id being asked), invalid (invalid replies to it so far), answers, deferred, dropped, and
-``asked``: a snapshot of the question being asked so that ``reprompt(who, state)`` can ask it
-again after a detour through the menu without any lookup.
+Started by a scheduled message (``start``, from ``bot/rendering/survey_invitations.py``), not
+from the menu. Its state (``QuestionnaireState``) keeps ``asked``: a snapshot of the question
+being asked, so that ``reprompt`` can ask it again after a detour through the menu without
+any lookup, and ``given``: answers the person gave another way (not at home, said under the
+alert's start message), recorded without asking and left out of the "2/5" mark.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any, cast
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar, cast
 
-from bot.flows.base import IDLE, Effect, FlowResult, FlowState, Who, say
-from bot.flows.menu import menu_message
+from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+
+from bot.flows.base import (
+    BaseFlow,
+    Directory,
+    Effect,
+    FlowData,
+    FlowResult,
+    Who,
+    say,
+)
+from bot.flows.menu import show_menu
 from bot.i18n import keywords
 from bot.i18n.answers import SKIPPED, Invalid, Reason, Skipped, parse_answer
 from core.clock import as_utc
@@ -40,7 +51,7 @@ from core.questionnaires.responses import (
     RecordAnswer,
 )
 from core.questionnaires.storage import QuestionnaireLookup
-from core.questionnaires.walk import next_question, progress
+from core.questionnaires.walk import next_question
 
 FLOW = "questionnaire"
 STEP = "answer"
@@ -54,15 +65,50 @@ KIND_CLOSED = "questionnaire_closed"
 
 __all__ = [
     "FLOW",
+    "QUESTIONNAIRE",
     "CompleteResponse",
     "ExpireResponse",
+    "QuestionnaireState",
     "RecordAnswer",
     "closed",
     "is_questionnaire_button",
-    "reprompt",
+    "known_answers",
+    "progress_mark",
     "start",
-    "step",
 ]
+
+T = TypeVar("T")
+
+
+def _or(default: Callable[[], T]) -> WrapValidator:
+    """A field whose damaged stored value falls back to ``default``: a stray value in an old
+    state must not lose the person's place in the survey."""
+
+    def validate(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            return default()
+
+    return WrapValidator(validate)
+
+
+class QuestionnaireState(FlowData):
+    step: Literal["answer"] = "answer"
+    # Without these two there is nothing to continue: the router resumes politely.
+    questionnaire_id: int
+    response_id: int = Field(gt=0)
+    version: Annotated[int, _or(int)] = 0
+    expires_at: Annotated[datetime | None, _or(lambda: None)] = None
+    # The id of the question being asked, and a snapshot of it (with its "2/5" mark).
+    question: Annotated[str | None, _or(lambda: None)] = None
+    asked: Annotated[dict[str, Any] | None, _or(lambda: None)] = None
+    # Invalid replies to it so far.
+    invalid: Annotated[int, _or(int)] = 0
+    answers: Annotated[dict[str, Any], _or(dict)] = Field(default_factory=dict)
+    deferred: Annotated[list[str], _or(list)] = Field(default_factory=list)
+    dropped: Annotated[list[str], _or(list)] = Field(default_factory=list)
+    given: Annotated[list[str], _or(list)] = Field(default_factory=list)
 
 
 def _effects(*items: QuestionnaireEffect) -> tuple[Effect, ...]:
@@ -74,84 +120,99 @@ def _effects(*items: QuestionnaireEffect) -> tuple[Effect, ...]:
 # Entry points
 # --------------------------------------------------------------------------------------------
 
+def known_answers(definition: Definition | None, known: Mapping[str, AnswerValue]
+                  ) -> dict[str, AnswerValue]:
+    """Of the answers the person gave another way, those this questionnaire asks for."""
+    if definition is None:
+        return {}
+    kept: dict[str, AnswerValue] = {}
+    for question_id, value in known.items():
+        question = definition.question(question_id)
+        if question is not None and value_fits(question, value):
+            kept[question_id] = value
+    return kept
+
+
 def start(who: Who, questionnaire_id: int, response_id: int, lookup: QuestionnaireLookup,
           expires_at: datetime, answers: Mapping[str, AnswerValue] | None = None,
-          intro: str | None = None) -> FlowResult:
+          given: Sequence[str] = (), intro: str | None = None) -> FlowResult:
     """The first (or next, with ``answers`` already given) question, with the intro.
 
-    The response row exists already (``core.questionnaires.responses.start_response``).
+    The response row exists already (``core.questionnaires.responses.start_response``);
+    ``given`` names the answers recorded without asking (they are not counted in the "2/5" mark).
     """
     definition = lookup.questionnaire(questionnaire_id)
-    if definition is None:
-        return _gone(who)
-    data: dict[str, Any] = {
-        "questionnaire_id": questionnaire_id,
-        "version": definition.version,
-        "response_id": response_id,
-        "expires_at": as_utc(expires_at).isoformat(),
-        "answers": _answers({"answers": answers or {}}, definition),
-        "deferred": [],
-        "dropped": [],
-        "invalid": 0,
-    }
-    opening = intro if intro is not None else (
-        localized(definition.intro, who.locale) if definition.intro else None)
-    return _advance(who, definition, data, effects=(), intro=opening)
-
-
-def step(message: IncomingMessage, who: Who, state: FlowState, lookup: QuestionnaireLookup,
-         now: datetime) -> FlowResult:
-    """A reply to the question being asked."""
-    data = dict(state.data)
-    definition = lookup.questionnaire(_int(data.get("questionnaire_id")))
-    response_id = _int(data.get("response_id"))
     if definition is None or response_id <= 0:
         return _gone(who)
-    if _is_past(data.get("expires_at"), now):
-        return closed(who, state)
-    answers = _answers(data, definition)
-    deferred = _ids(data.get("deferred"))
-    dropped = _ids(data.get("dropped"))
-    data.update(answers=answers, deferred=deferred, dropped=dropped)
-    question = definition.question(str(data.get("question", "")))
-    if question is None or question.id in answers or question.id in dropped:
-        return _advance(who, definition, data, effects=())
-    if message.choice_key is not None and not _button_of(message.choice_key, question):
-        # A button under an earlier message: ask the current question again, no harm done.
-        return _ask(who, definition, data, question,
-                    intro=who.t.gettext("Let's continue the survey."))
-    reply = _read(message, question, who)
-    if isinstance(reply, Invalid):
-        return _on_invalid(who, definition, data, question, reply)
-    value = None if isinstance(reply, Skipped) else reply
-    if not value_fits(question, value):
-        return _on_invalid(who, definition, data, question, Invalid(Reason.NOT_A_CHOICE))
-    data["answers"] = {**answers, question.id: value}
-    data["invalid"] = 0
-    return _advance(who, definition, data,
-                    effects=(RecordAnswer(response_id, question.id, value),))
+    kept = _answers(answers or {}, definition)
+    state = QuestionnaireState(
+        questionnaire_id=questionnaire_id, response_id=response_id,
+        version=definition.version, expires_at=as_utc(expires_at), answers=kept,
+        given=[question_id for question_id in given if question_id in kept])
+    opening = intro if intro is not None else (
+        localized(definition.intro, who.locale) if definition.intro else None)
+    return _advance(who, definition, state, effects=(), intro=opening)
 
 
-def reprompt(who: Who, state: FlowState) -> FlowResult:
-    """Ask the pending question again (after MENU, HELP or a language change)."""
-    asked = state.data.get("asked")
-    question = _from_snapshot(asked) if isinstance(asked, Mapping) else None
-    if question is None:
-        return _gone(who)
-    assert isinstance(asked, Mapping)
-    intro = who.t.gettext("Let's continue the survey.")
-    message = _question_message(who, question, _int(asked.get("position")),
-                                _int(asked.get("total")), intro=intro)
-    return FlowResult(replies=(message,), state=state)
+class Questionnaire(BaseFlow[QuestionnaireState]):
+    name = FLOW
+    State = QuestionnaireState
+
+    def start(self, message: IncomingMessage, who: Who, directory: Directory) -> FlowResult:
+        # Questionnaires begin with a scheduled message (``start`` above), never here.
+        return show_menu(who)
+
+    def step(self, message: IncomingMessage, who: Who, state: QuestionnaireState,
+             directory: Directory) -> FlowResult:
+        """A reply to the question being asked."""
+        definition = directory.questionnaire(state.questionnaire_id)
+        if definition is None:
+            return _gone(who)
+        now = message.received_at or datetime.now(UTC)
+        if state.expires_at is not None and as_utc(state.expires_at) <= as_utc(now):
+            return closed(who, state.response_id)
+        answers = _answers(state.answers, definition)
+        state = state.model_copy(update={"answers": answers})
+        question = definition.question(state.question or "")
+        if question is None or question.id in answers or question.id in state.dropped:
+            return _advance(who, definition, state, effects=())
+        if message.choice_key is not None and not _button_of(message.choice_key, question):
+            # A button under an earlier message: ask the current question again, no harm done.
+            return _ask(who, definition, state, question,
+                        intro=who.t.gettext("Let's continue the survey."))
+        reply = _read(message, question, who)
+        if isinstance(reply, Invalid):
+            return _on_invalid(who, definition, state, question, reply)
+        value = None if isinstance(reply, Skipped) else reply
+        if not value_fits(question, value):
+            return _on_invalid(who, definition, state, question, Invalid(Reason.NOT_A_CHOICE))
+        state = state.model_copy(update={"answers": {**answers, question.id: value},
+                                         "invalid": 0})
+        return _advance(who, definition, state,
+                        effects=(RecordAnswer(state.response_id, question.id, value),))
+
+    def reprompt(self, who: Who, state: QuestionnaireState, directory: Directory
+                 ) -> FlowResult:
+        """Ask the pending question again (after MENU, HELP or a language change)."""
+        asked = state.asked
+        question = _from_snapshot(asked) if asked is not None else None
+        if question is None or asked is None:
+            return _gone(who)
+        intro = who.t.gettext("Let's continue the survey.")
+        message = _question_message(who, question, _int(asked.get("position")),
+                                    _int(asked.get("total")), intro=intro)
+        return FlowResult(replies=(message,), state=self.keep(state))
 
 
-def closed(who: Who, state: FlowState) -> FlowResult:
-    """A late answer: the survey is closed. Also for the router when the stored state expired."""
+QUESTIONNAIRE = Questionnaire()
+
+
+def closed(who: Who, response_id: int) -> FlowResult:
+    """A late answer: the survey is closed."""
     text = who.t.gettext("Thank you! This survey is closed now, so there is nothing more to do.")
-    response_id = _int(state.data.get("response_id"))
+    result = show_menu(who, intro=text)
     effects = _effects(ExpireResponse(response_id)) if response_id > 0 else ()
-    return FlowResult(replies=(menu_message(who, intro=text),),
-                      state=FlowState("menu", "choose"), effects=effects)
+    return FlowResult(replies=result.replies, state=result.state, effects=effects)
 
 
 def is_questionnaire_button(message: IncomingMessage) -> bool:
@@ -192,31 +253,31 @@ def _read_button(key: str, question: Question) -> AnswerValue | Invalid | Skippe
     return Invalid(Reason.NOT_A_CHOICE)
 
 
-def _on_invalid(who: Who, definition: Definition, data: dict[str, Any], question: Question,
-                reply: Invalid) -> FlowResult:
+def _on_invalid(who: Who, definition: Definition, state: QuestionnaireState,
+                question: Question, reply: Invalid) -> FlowResult:
     t = who.t
-    invalid = _int(data.get("invalid")) + 1
+    invalid = state.invalid + 1
     if invalid < MAX_INVALID:
-        data["invalid"] = invalid
         explanation = _explain(who, question, reply.reason)
-        return _ask(who, definition, data, question, intro=explanation)
-    data["invalid"] = 0
+        return _ask(who, definition, state.model_copy(update={"invalid": invalid}), question,
+                    intro=explanation)
     effects: tuple[QuestionnaireEffect, ...] = ()
-    response_id = _int(data.get("response_id"))
+    update: dict[str, Any] = {"invalid": 0}
     if question.optional:
-        data["answers"] = {**data["answers"], question.id: None}
-        effects = (RecordAnswer(response_id, question.id, None),)
+        update["answers"] = {**state.answers, question.id: None}
+        effects = (RecordAnswer(state.response_id, question.id, None),)
         intro = t.gettext("Let's skip this one.")
-    elif question.id not in data["deferred"]:
-        data["deferred"] = [*data["deferred"], question.id]
+    elif question.id not in state.deferred:
+        update["deferred"] = [*state.deferred, question.id]
         intro = t.gettext("No problem, we will come back to this question at the end.")
     else:
-        data["dropped"] = [*data["dropped"], question.id]
+        update["dropped"] = [*state.dropped, question.id]
         intro = t.gettext("Let's skip this one.")
-    upcoming = next_question(definition, data["answers"], data["deferred"], data["dropped"])
+    state = state.model_copy(update=update)
+    upcoming = next_question(definition, state.answers, state.deferred, state.dropped)
     if upcoming is not None and upcoming.id == question.id:
         intro = t.gettext("Let's try once more.")
-    return _advance(who, definition, data, effects=effects, intro=intro)
+    return _advance(who, definition, state, effects=effects, intro=intro)
 
 
 def _explain(who: Who, question: Question, reason: Reason) -> str:
@@ -258,28 +319,54 @@ def _number_hint(who: Who, question: Question, asking: bool) -> str:
 # Asking
 # --------------------------------------------------------------------------------------------
 
-def _advance(who: Who, definition: Definition, data: dict[str, Any],
+def _advance(who: Who, definition: Definition, state: QuestionnaireState,
              effects: Sequence[QuestionnaireEffect], intro: str | None = None) -> FlowResult:
-    question = next_question(definition, data["answers"], data["deferred"], data["dropped"])
+    question = next_question(definition, state.answers, state.deferred, state.dropped)
     if question is None:
-        response_id = _int(data.get("response_id"))
         thanks = localized(definition.outro, who.locale) if definition.outro \
             else who.t.gettext("Thank you for your answers!")
         if intro:
             thanks = f"{intro}\n{thanks}"
-        return FlowResult(replies=(say(who, thanks),), state=IDLE,
-                          effects=_effects(*effects, CompleteResponse(response_id)))
-    result = _ask(who, definition, data, question, intro=intro)
+        done = show_menu(who, intro=thanks)
+        return FlowResult(replies=done.replies, state=done.state,
+                          effects=_effects(*effects, CompleteResponse(state.response_id)))
+    result = _ask(who, definition, state, question, intro=intro)
     return FlowResult(replies=result.replies, state=result.state, effects=_effects(*effects))
 
 
-def _ask(who: Who, definition: Definition, data: dict[str, Any], question: Question,
+def progress_mark(definition: Definition, question: Question, answers: Mapping[str, AnswerValue],
+                  dropped: Sequence[str] = (), given: Sequence[str] = ()) -> tuple[int, int]:
+    """(position, total) for the "2/5" mark of ``question``, counting only what this person
+    is asked, so that the total never changes on the way.
+
+    Not counted: answers given another way (``given``), and follow-up questions (those with a
+    condition), unless the given answers already settle that they are asked. A follow-up
+    carries the number of the question before it: "2/5" for "Did you use less?", "2/5" again
+    for "What did you do?", then "3/5".
+    """
+    known = {question_id: answers[question_id] for question_id in given if question_id in answers}
+
+    def counted(item: Question) -> bool:
+        if item.id in given:
+            return False
+        condition = item.show_if
+        return condition is None or (condition.question in known and condition.holds(known))
+
+    numbered = [item for item in definition.questions if counted(item)]
+    done = sum(1 for item in numbered if item.id in answers or item.id in dropped)
+    position = done + 1 if counted(question) else max(done, 1)
+    return position, max(len(numbered), position)
+
+
+def _ask(who: Who, definition: Definition, state: QuestionnaireState, question: Question,
          intro: str | None = None) -> FlowResult:
-    position, total = progress(definition, data["answers"], data["dropped"])
-    data = {**data, "question": question.id,
-            "asked": {**_snapshot(question), "position": position, "total": total}}
+    position, total = progress_mark(definition, question, state.answers, state.dropped,
+                                    state.given)
+    state = state.model_copy(update={
+        "question": question.id,
+        "asked": {**_snapshot(question), "position": position, "total": total}})
     message = _question_message(who, question, position, total, intro=intro)
-    return FlowResult(replies=(message,), state=FlowState(flow=FLOW, step=STEP, data=data))
+    return FlowResult(replies=(message,), state=QUESTIONNAIRE.keep(state))
 
 
 def _question_message(who: Who, question: Question, position: int, total: int,
@@ -340,7 +427,7 @@ def _scale_label(who: Who, question: Question, number: int) -> str:
 
 def _gone(who: Who) -> FlowResult:
     text = who.t.gettext("This survey is no longer available. Thank you all the same!")
-    return FlowResult(replies=(menu_message(who, intro=text),), state=FlowState("menu", "choose"))
+    return show_menu(who, intro=text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,29 +438,12 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _ids(value: object) -> list[str]:
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def _answers(data: Mapping[str, Any], definition: Definition) -> Answers:
-    raw = data.get("answers")
-    if not isinstance(raw, Mapping):
-        return {}
+def _answers(raw: Mapping[str, Any], definition: Definition) -> Answers:
     kept: Answers = {}
     for question in definition.questions:
         if question.id in raw and value_fits(question, raw[question.id]):
             kept[question.id] = raw[question.id]
     return kept
-
-
-def _is_past(expires_at: object, now: datetime) -> bool:
-    if not isinstance(expires_at, str):
-        return False
-    try:
-        moment = datetime.fromisoformat(expires_at)
-    except ValueError:
-        return False
-    return as_utc(moment) <= as_utc(now)
 
 
 def _snapshot(question: Question) -> dict[str, Any]:

@@ -5,91 +5,72 @@
 ``bot.rendering.survey_results.apply_campaign_effect``).
 "Survey results": choose a questionnaire → effect ``ShowSurveyResults`` (answered by
 ``bot.rendering.survey_results.survey_results_replies``: a summary and one chart per choice
-question).
+question), then the menu.
 
-Pure: lookups go through ``SurveyAdminDirectory`` (implemented in
-``bot/rendering/survey_results.py``).
-Residents never reach this flow: it sends them back to the menu.
+Two menu entries, two flows sharing one state model. Facilitators only: the router checks
+``roles`` before every step.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Literal
 
 from babel import Locale
+from pydantic import Field
 
 from bot.conversation.choices import match_choice
-from bot.flows.base import FlowResult, FlowState, ShowSurveyResults, StartCampaign, Who, say
-from bot.flows.menu import menu_message
+from bot.flows.base import (
+    FACILITATORS,
+    BaseFlow,
+    Directory,
+    FlowData,
+    FlowResult,
+    MenuEntry,
+    ShowSurveyResults,
+    StartCampaign,
+    Who,
+    say,
+)
+from bot.flows.menu import menu_after, show_menu
 from core.messages import Choice, IncomingMessage
 from core.questionnaires.definition import localized
 
-FLOW = "survey_admin"
-SEND = "send"
-RESULTS = "results"
+SEND = "send_survey"
+RESULTS = "survey_results"
 WHOLE = "*"
 BY_CLUSTER = "cluster"
 BY_LANGUAGE = "language"
 MAX_LISTED = 8
 
 
-class SurveyAdminDirectory(Protocol):
-    def survey_questionnaires(self) -> tuple[tuple[int, dict[str, str]], ...]:
-        """Active questionnaires: (id, title per language)."""
-        ...
-
-    def cluster_names(self, community_id: int) -> tuple[str, ...]: ...
-
-    def audience_locales(self, community_id: int, cluster: str | None) -> tuple[str, ...]: ...
-
-    def survey_audience_size(self, community_id: int, cluster: str | None,
-                             locale: str | None) -> int: ...
-
-
-def _menu(who: Who, intro: str | None = None) -> FlowResult:
-    return FlowResult(replies=(menu_message(who, intro=intro),),
-                      state=FlowState("menu", "choose"))
+class SurveyAdminState(FlowData):
+    step: Literal["pick", "audience", "cluster", "language", "confirm"] = "pick"
+    # (id, title in the facilitator's language) of the questionnaires offered.
+    questionnaires: list[tuple[int, str]] = Field(default_factory=list)
+    questionnaire_id: int | None = None
+    title: str = ""
+    clusters: list[str] = Field(default_factory=list)
+    locales: list[str] = Field(default_factory=list)
+    cluster: str | None = None
+    locale: str | None = None
+    count: int = 0
 
 
-def _allowed(who: Who) -> bool:
-    return who.community is not None and who.role == "facilitator"
+def _questionnaire_choices(state: SurveyAdminState) -> tuple[Choice, ...]:
+    return tuple(Choice(f"q:{qid}", title) for qid, title in state.questionnaires)
 
 
-def start_send(who: Who, directory: SurveyAdminDirectory) -> FlowResult:
-    return _start(who, directory, SEND)
-
-
-def start_results(who: Who, directory: SurveyAdminDirectory) -> FlowResult:
-    return _start(who, directory, RESULTS)
-
-
-def _start(who: Who, directory: SurveyAdminDirectory, purpose: str) -> FlowResult:
-    if not _allowed(who):
-        return _menu(who)
-    listed = [[qid, localized(title, who.locale)]
-              for qid, title in directory.survey_questionnaires()[:MAX_LISTED]]
-    if not listed:
-        return _menu(who, who.t.gettext("There is no questionnaire yet."))
-    return reprompt(who, FlowState(FLOW, "pick", {"purpose": purpose,
-                                                  "questionnaires": listed}))
-
-
-def _questionnaire_choices(state: FlowState) -> tuple[Choice, ...]:
-    return tuple(Choice(f"q:{qid}", str(title))
-                 for qid, title in state.data.get("questionnaires", []))
-
-
-def _audience_choices(who: Who, state: FlowState) -> tuple[Choice, ...]:
+def _audience_choices(who: Who, state: SurveyAdminState) -> tuple[Choice, ...]:
     choices = [Choice(WHOLE, who.t.gettext("The whole community"))]
-    if state.data.get("clusters"):
+    if state.clusters:
         choices.append(Choice(BY_CLUSTER, who.t.gettext("One group of homes")))
-    if len(state.data.get("locales", [])) > 1:
+    if len(state.locales) > 1:
         choices.append(Choice(BY_LANGUAGE, who.t.gettext("One language")))
     return tuple(choices)
 
 
-def _cluster_choices(state: FlowState) -> tuple[Choice, ...]:
-    return tuple(Choice(f"c:{name}"[:64], str(name)) for name in state.data.get("clusters", []))
+def _cluster_choices(state: SurveyAdminState) -> tuple[Choice, ...]:
+    return tuple(Choice(f"c:{name}"[:64], name) for name in state.clusters)
 
 
 def language_name(locale: str, reader: str) -> str:
@@ -100,16 +81,15 @@ def language_name(locale: str, reader: str) -> str:
     return name or locale
 
 
-def _language_choices(who: Who, state: FlowState) -> tuple[Choice, ...]:
-    return tuple(Choice(f"l:{loc}", language_name(str(loc), who.locale))
-                 for loc in state.data.get("locales", []))
+def _language_choices(who: Who, state: SurveyAdminState) -> tuple[Choice, ...]:
+    return tuple(Choice(f"l:{loc}", language_name(loc, who.locale)) for loc in state.locales)
 
 
 def _confirm_choices(who: Who) -> tuple[Choice, ...]:
     return (Choice("yes", who.t.gettext("Yes, send")), Choice("no", who.t.gettext("No, cancel")))
 
 
-def _step_choices(who: Who, state: FlowState) -> tuple[str, tuple[Choice, ...]]:
+def _step_choices(who: Who, state: SurveyAdminState) -> tuple[str, tuple[Choice, ...]]:
     t = who.t
     if state.step == "audience":
         return t.gettext("Who should receive it?"), _audience_choices(who, state)
@@ -119,71 +99,102 @@ def _step_choices(who: Who, state: FlowState) -> tuple[str, tuple[Choice, ...]]:
         return t.gettext("Which language?"), _language_choices(who, state)
     if state.step == "confirm":
         return t.gettext("Send this survey to {count} people?",
-                         count=int(state.data.get("count", 0))), _confirm_choices(who)
+                         count=state.count), _confirm_choices(who)
     return t.gettext("Which questionnaire?"), _questionnaire_choices(state)
 
 
-def reprompt(who: Who, state: FlowState, intro: str | None = None) -> FlowResult:
-    text, choices = _step_choices(who, state)
-    if intro:
-        text = f"{intro}\n{text}"
-    return FlowResult(replies=(say(who, text, *choices),), state=state)
+class SurveyAdmin(BaseFlow[SurveyAdminState]):
+    State = SurveyAdminState
+    roles = FACILITATORS
+
+    def start(self, message: IncomingMessage, who: Who, directory: Directory) -> FlowResult:
+        listed = [(qid, localized(title, who.locale))
+                  for qid, title in directory.survey_questionnaires()[:MAX_LISTED]]
+        if not listed:
+            return show_menu(who, who.t.gettext("There is no questionnaire yet."))
+        return self.reprompt(who, SurveyAdminState(questionnaires=listed), directory)
+
+    def reprompt(self, who: Who, state: SurveyAdminState, directory: Directory,
+                 intro: str | None = None) -> FlowResult:
+        text, choices = _step_choices(who, state)
+        if intro:
+            text = f"{intro}\n{text}"
+        return FlowResult(replies=(say(who, text, *choices),), state=self.keep(state))
+
+    def step(self, message: IncomingMessage, who: Who, state: SurveyAdminState,
+             directory: Directory) -> FlowResult:
+        choice = match_choice(message, _step_choices(who, state)[1], who.locale)
+        if choice is None:
+            return self.reprompt(who, state, directory,
+                                 intro=who.t.gettext("Please choose one of the answers."))
+        return self.chosen(who, state, choice, directory)
+
+    def chosen(self, who: Who, state: SurveyAdminState, choice: Choice, directory: Directory
+               ) -> FlowResult:
+        raise NotImplementedError
 
 
-def step(message: IncomingMessage, who: Who, state: FlowState,
-         directory: SurveyAdminDirectory) -> FlowResult:
-    if not _allowed(who):
-        return _menu(who)
-    assert who.community is not None
-    community_id = who.community.id
-    t = who.t
-    choices = _step_choices(who, state)[1]
-    choice = match_choice(message, choices, who.locale)
-    if choice is None:
-        return reprompt(who, state, intro=t.gettext("Please choose one of the answers."))
-    if state.step == "pick":
-        qid = int(choice.key.removeprefix("q:"))
-        if state.data.get("purpose") == RESULTS:
-            return FlowResult(replies=(), state=FlowState("menu", "choose"),
-                              effects=(ShowSurveyResults(qid),))
-        clusters = list(directory.cluster_names(community_id))
-        locales = list(directory.audience_locales(community_id, None))
-        next_state = state.at(FLOW, "audience", questionnaire_id=qid, title=choice.label,
-                              clusters=clusters, locales=locales)
-        if not clusters and len(locales) < 2:
-            return _confirm(who, next_state, directory, None, None)
-        return reprompt(who, next_state)
-    if state.step == "audience":
-        if choice.key == BY_CLUSTER:
-            return reprompt(who, state.at(FLOW, "cluster"))
-        if choice.key == BY_LANGUAGE:
-            return reprompt(who, state.at(FLOW, "language"))
-        return _confirm(who, state, directory, None, None)
-    if state.step == "cluster":
-        return _confirm(who, state, directory, choice.label, None)
-    if state.step == "language":
-        return _confirm(who, state, directory, None, choice.key.removeprefix("l:"))
-    if state.step == "confirm":
-        if choice.key == "no":
-            return _menu(who, t.gettext("Nothing was sent."))
-        effect = StartCampaign(int(state.data["questionnaire_id"]), state.data.get("cluster"),
-                               state.data.get("locale"))
-        done = t.gettext("Done: the survey goes out now (at night, during quiet hours, it "
-                         "waits for the morning). Those who have not finished get one "
-                         "reminder after 2 days.")
-        return FlowResult(replies=(menu_message(who, intro=done),),
-                          state=FlowState("menu", "choose"),
-                          effects=(effect,))
-    return _menu(who)
+class SurveyResults(SurveyAdmin):
+    name = RESULTS
+    entry = MenuEntry(order=40, label=lambda t: t.gettext("Survey results"))
+
+    def chosen(self, who: Who, state: SurveyAdminState, choice: Choice, directory: Directory
+               ) -> FlowResult:
+        closing = menu_after(who)
+        return FlowResult(replies=closing.replies, state=closing.state,
+                          effects=(ShowSurveyResults(int(choice.key.removeprefix("q:"))),))
 
 
-def _confirm(who: Who, state: FlowState, directory: SurveyAdminDirectory,
-             cluster: str | None, locale: str | None) -> FlowResult:
-    assert who.community is not None
-    count = directory.survey_audience_size(who.community.id, cluster, locale)
-    if count == 0:
-        return reprompt(who, state.at(FLOW, "audience"),
-                        intro=who.t.gettext("Nobody can receive it in this group."))
-    return reprompt(who, state.at(FLOW, "confirm", cluster=cluster, locale=locale,
-                                  count=count),
-                    intro=str(state.data.get("title", "")))
+class SendSurvey(SurveyAdmin):
+    name = SEND
+    entry = MenuEntry(order=30, label=lambda t: t.gettext("Send a survey"))
+
+    def chosen(self, who: Who, state: SurveyAdminState, choice: Choice, directory: Directory
+               ) -> FlowResult:
+        if who.community is None:
+            return show_menu(who)
+        community_id = who.community.id
+        if state.step == "pick":
+            clusters = list(directory.cluster_names(community_id))
+            locales = list(directory.audience_locales(community_id, None))
+            picked = state.model_copy(update={
+                "step": "audience", "questionnaire_id": int(choice.key.removeprefix("q:")),
+                "title": choice.label, "clusters": clusters, "locales": locales})
+            if not clusters and len(locales) < 2:
+                return self._confirm(who, picked, directory, None, None)
+            return self.reprompt(who, picked, directory)
+        if state.step == "audience":
+            if choice.key == BY_CLUSTER:
+                return self.reprompt(who, state.model_copy(update={"step": "cluster"}),
+                                     directory)
+            if choice.key == BY_LANGUAGE:
+                return self.reprompt(who, state.model_copy(update={"step": "language"}),
+                                     directory)
+            return self._confirm(who, state, directory, None, None)
+        if state.step == "cluster":
+            return self._confirm(who, state, directory, choice.label, None)
+        if state.step == "language":
+            return self._confirm(who, state, directory, None, choice.key.removeprefix("l:"))
+        if choice.key == "no" or state.questionnaire_id is None:
+            return show_menu(who, who.t.gettext("Nothing was sent."))
+        effect = StartCampaign(state.questionnaire_id, state.cluster, state.locale)
+        done = who.t.gettext("Done: the survey goes out now (at night, during quiet hours, it "
+                             "waits for the morning). Those who have not finished get one "
+                             "reminder after 2 days.")
+        result = show_menu(who, intro=done)
+        return FlowResult(replies=result.replies, state=result.state, effects=(effect,))
+
+    def _confirm(self, who: Who, state: SurveyAdminState, directory: Directory,
+                 cluster: str | None, locale: str | None) -> FlowResult:
+        assert who.community is not None
+        count = directory.survey_audience_size(who.community.id, cluster, locale)
+        if count == 0:
+            return self.reprompt(who, state.model_copy(update={"step": "audience"}), directory,
+                                 intro=who.t.gettext("Nobody can receive it in this group."))
+        return self.reprompt(who, state.model_copy(update={
+            "step": "confirm", "cluster": cluster, "locale": locale, "count": count}),
+            directory, intro=state.title)
+
+
+SEND_SURVEY = SendSurvey()
+SURVEY_RESULTS = SurveyResults()

@@ -8,7 +8,6 @@ from sqlmodel import Session, col, select
 
 from bot.flows.base import Who
 from bot.flows.consumption import no_meter_text
-from bot.flows.menu import menu_message
 from bot.flows.results import own_result_text
 from bot.i18n import translator
 from core.alerts import Alert, AlertStatus
@@ -27,17 +26,18 @@ TYPICAL_HISTORY = timedelta(weeks=13)
 
 def chart_reply(session: Session, who: Who, contact: Contact, kind: str, now: datetime
                 ) -> OutgoingMessage:
+    # The menu (or the hint) comes after, from the flow that asked for the chart.
     t = translator(who.locale)
     timezone = who.community.timezone if who.community else "Europe/Brussels"
     if contact.household_id is None:
-        return menu_message(who, intro=no_meter_text(t, who.role))
+        return OutgoingMessage(text=no_meter_text(t, who.role), locale=who.locale)
     history = TYPICAL_HISTORY if kind == "typical" else HISTORY
     energy = load_household_energy(session, [contact.household_id], start=now - history,
                                    end=now)
     if energy["kwh"].notna().sum() < 96:  # less than a day of valid data
-        return menu_message(who, intro=t.gettext(
+        return OutgoingMessage(text=t.gettext(
             "I don't have enough readings from your meter yet to draw a chart. "
-            "Please try again in a few days."))
+            "Please try again in a few days."), locale=who.locale)
     if kind == "alert":
         own = _own_alert_result(session, who, contact, now)
         if own is not None:

@@ -7,29 +7,31 @@ outgoing payload plus the conversation state that lets the resident's reply answ
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from sqlmodel import Session
 
 from bot.conversation.directory import community_view
 from bot.flows.base import Who
+from bot.flows.questionnaire import known_answers
 from bot.flows.questionnaire import start as start_survey
 from bot.i18n import Translator, choose_locale, translator
 from core.campaigns import Campaign, context_of
 from core.models import Community, Contact
-from core.questionnaires.definition import localized
-from core.questionnaires.responses import SURVEY_STATE_TTL, start_response
+from core.questionnaires.definition import AnswerValue, localized
+from core.questionnaires.responses import SURVEY_STATE_TTL, record_answer, start_response
 from core.questionnaires.storage import Questionnaire, ResponseStatus, SqlQuestionnaires
 from scheduler.timeline import RenderedMessage
 
 
 def survey_message(session: Session, questionnaire_id: int, community: Community,
                    contact: Contact, context: str, kind: str,
-                   intro: Callable[[Translator], str], now: datetime
-                   ) -> RenderedMessage | None:
+                   intro: Callable[[Translator], str], now: datetime,
+                   known: Mapping[str, AnswerValue] | None = None) -> RenderedMessage | None:
     """The next unanswered question (with ``intro``) for ``contact``; None when the response
-    is finished or closed, or there is nothing left to ask."""
+    is finished or closed, or there is nothing left to ask. ``known``: answers the person
+    already gave another way (recorded, not asked)."""
     assert contact.id is not None
     locale = choose_locale(contact.locale, None, community.default_locale)
     t = translator(locale)
@@ -37,10 +39,17 @@ def survey_message(session: Session, questionnaire_id: int, community: Community
     if response.status != ResponseStatus.STARTED.value or response.id is None \
             or response.expires_at is None:
         return None  # finished or closed: nothing to ask
+    lookup = SqlQuestionnaires(session)
+    given = known_answers(lookup.questionnaire(questionnaire_id), known or {})
+    answers = dict(response.answers or {})
+    for question_id, value in given.items():
+        if question_id not in answers:
+            record_answer(session, response.id, question_id, value, now)
+            answers[question_id] = value
     who = Who(channel="scheduled", locale=locale, contact_id=contact.id,
               community=community_view(community))
-    result = start_survey(who, questionnaire_id, response.id, SqlQuestionnaires(session),
-                          response.expires_at, answers=response.answers, intro=intro(t))
+    result = start_survey(who, questionnaire_id, response.id, lookup, response.expires_at,
+                          answers=answers, given=tuple(given), intro=intro(t))
     if not result.replies:
         return None
     first = result.replies[0]

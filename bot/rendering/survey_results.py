@@ -17,12 +17,11 @@ from bot.rendering.survey_charts import charts_for, option_label
 from core.campaigns import Campaign, CampaignError, create_campaign
 from core.media import store_png
 from core.messages import OutgoingMessage
-from core.models import Community, Contact
+from core.models import Community, Contact, Role
 from core.questionnaires.definition import localized
 from core.questionnaires.results import results_for
 from core.questionnaires.storage import Questionnaire, definition_of
 
-FACILITATOR = "facilitator"
 MAX_TEXTS = 10
 MAX_TEXT_LENGTH = 300
 
@@ -30,7 +29,7 @@ MAX_TEXT_LENGTH = 300
 def apply_campaign_effect(session: Session, contact: Contact, effect: StartCampaign,
                           now: datetime) -> Campaign | None:
     """Create the campaign a facilitator confirmed (sent by the scheduler's next tick)."""
-    if contact.role != FACILITATOR or contact.id is None:
+    if contact.role != Role.FACILITATOR or contact.id is None:
         return None
     community = session.get(Community, contact.community_id)
     if community is None:
@@ -51,7 +50,7 @@ def survey_results_replies(session: Session, who: Who, questionnaire_id: int, no
     ``core.questionnaires.results``: no answer below ``privacy_k`` respondents, a question from
     ``privacy_k`` answers, free texts from ``privacy_k`` writers, in random order.
     """
-    if who.role != FACILITATOR or who.community is None:
+    if who.role != Role.FACILITATOR or who.community is None:
         return []
     t = translator(who.locale)
     row = session.get(Questionnaire, questionnaire_id)

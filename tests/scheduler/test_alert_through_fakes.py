@@ -76,7 +76,7 @@ def test_planned_alert_reaches_every_channel_once_in_each_language(
     # questionnaire's first question comes with the end.
     for chat, texts in ((100000005, fr), (100000002, nl)):
         received = fake_telegram.texts_to(chat)
-        assert received[:4] == texts and len(received) == 5 and "1/6" in received[4]
+        assert received[:4] == texts and len(received) == 5 and "1/5" in received[4]
     start_call = [m for m in fake_telegram.sent if m.chat_id == 100000005][2]
     assert start_call.reply_markup is not None
     # SMS: the text, with the numbered choices for the start message; each SMS within two
@@ -84,7 +84,7 @@ def test_planned_alert_reaches_every_channel_once_in_each_language(
     for number, texts in (("+32470000001", fr), ("+32470000004", ar)):
         bodies = fake_twilio.bodies_to(number)
         questionnaire = bodies[len(STAGES):]
-        assert 1 <= len(questionnaire) <= 2 and "1/6" in "\n".join(questionnaire)
+        assert 1 <= len(questionnaire) <= 2 and "1/5" in "\n".join(questionnaire)
         assert all(count_segments(body).segments <= 2 for body in bodies)
         # (As SMS: without the invisible direction marks of the Arabic text.)
         assert all(body.startswith(sms_text(text))

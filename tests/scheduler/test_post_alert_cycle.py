@@ -91,7 +91,9 @@ def test_post_alert_cycle(engine: Engine) -> None:
         reminder = session.exec(select(OutboxMessage).where(
             OutboxMessage.dedupe_key == f"alert:{alert_id}:reminder:"
                                         f"{residents[1].contact_id}")).one()
-    assert "3/" in reminder.payload["text"]  # resumes at the first unanswered question
+    # Resumes at the first unanswered question: "What did you do?", which follows up
+    # question 2 and carries its number.
+    assert "2/5" in reminder.payload["text"]
 
     with Session(engine) as session:
         questionnaire = latest_questionnaire(session, "post_alert")

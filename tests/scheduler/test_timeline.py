@@ -173,7 +173,10 @@ def test_residents_answer_the_start_message_by_number_or_button(alert_engine: En
     sms_fr = next(r for r in residents if r.channel == "sms" and r.locale == "fr")
     replies = handle_incoming(alert_engine, IncomingMessage("sms", sms_fr.address, "1", "in-1"),
                               clock=lambda: start + timedelta(minutes=2))
-    assert replies[0].payload["text"] == translator("fr").gettext("Thank you! Every bit helps.")
+    fr = translator("fr")
+    # The thanks ends the step: on SMS with the hint to send MENU.
+    assert replies[0].payload["text"] == "\n".join([fr.gettext("Thank you! Every bit helps."),
+                                                    fr.gettext("Send MENU for options.")])
     telegram_nl = next(r for r in residents if r.channel == "telegram" and r.locale == "nl")
     handle_incoming(alert_engine, IncomingMessage(
         "telegram", telegram_nl.address, "", "cb-1", choice_key=f"alert:{alert_id}:away"),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.conversation.inbox import handle_incoming
+from bot.i18n import translator
 from bot.outbound.dispatch import dispatch_due
-from core import outbox
+from core import conversations, outbox
 from core.communities import create_community
 from core.config import get_settings
 from core.db import session_scope
@@ -20,10 +22,12 @@ from core.models import (
     ChannelIdentity,
     Contact,
     ConversationState,
+    Household,
     InboundEvent,
     OutboxMessage,
     OutboxStatus,
 )
+from tests.fakes.twilio_api import FakeTwilio
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -171,3 +175,78 @@ def test_transient_failure_is_retried_later(engine: Engine) -> None:
     assert dispatch_due(engine, {"sms": Flaky()}, clock=lambda: T0).sent == 0
     assert dispatch_due(engine, {"sms": Flaky()},
                         clock=lambda: T0 + timedelta(seconds=31)).sent == 1
+
+
+def _identity_id(engine: Engine, address: str = "+32470123456") -> int:
+    with Session(engine) as session:
+        identity = identity_for(session, "sms", address)
+        assert identity is not None and identity.id is not None
+        return identity.id
+
+
+@pytest.mark.parametrize(("flow", "step", "data"), [
+    ("questionnaire", "answer", {"questionnaire_id": "first", "asked": 3}),
+    ("plan_alert", "teleport", {}),
+    ("a_flow_from_an_older_version", "wherever", {"x": 1}),
+])
+def test_a_damaged_stored_state_resumes_politely(engine: Engine, flow: str, step: str,
+                                                 data: dict[str, object]) -> None:
+    _enrol(engine)
+    with session_scope(engine) as session:
+        conversations.save_state(session, _identity_id(engine), flow, step, data, T0,
+                                 timedelta(hours=1))
+    rows = handle_incoming(engine, _msg("1", "damaged"), clock=lambda: T0)
+    assert rows[0].payload["text"].startswith(
+        "Sorry, I lost track of our conversation, so let's start again.")
+    with Session(engine) as session:
+        stored = session.exec(select(ConversationState)).one()
+        assert stored.flow == "menu"
+
+
+def test_a_household_code_later_through_the_inbox(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        seed_demo(session, clock=lambda: T0)
+    for index, text in enumerate(["JOIN VOISINS", "1", "oui", "passer", "maison05"]):
+        rows = handle_incoming(engine, _msg(text, f"later-{index}"), clock=lambda: T0)
+    assert rows[0].payload["text"].startswith("C'est fait : votre logement est relié (H05).")
+    other = "+32 470 99 88 77"
+    for index, text in enumerate(["JOIN VOISINS", "1", "oui", "passer",
+                                  "JOIN VOISINS MAISON06"]):
+        handle_incoming(engine, _msg(text, f"join-{index}", other), clock=lambda: T0)
+    with Session(engine) as session:
+        linked = {identity.address: household.code for identity, contact, household in
+                  session.exec(select(ChannelIdentity, Contact, Household).where(
+                      ChannelIdentity.contact_id == Contact.id,
+                      Contact.household_id == Household.id)).all()}
+    assert linked == {"+32470123456": "MAISON05", "+32470998877": "MAISON06"}
+
+
+@pytest.mark.parametrize("locale", ["fr", "ar"])
+def test_by_sms_a_chart_ends_with_the_hint(engine: Engine, fake_twilio: FakeTwilio,
+                                           locale: str) -> None:
+    from bot.channels.senders import build_senders
+    from core.communities import community_by_slug
+    from tests.bot.channels.conftest import settings_for
+    from tests.fakes.energy import meter_every_household, seed_energy
+
+    with session_scope(engine) as session:
+        seed_demo(session, clock=lambda: T0)
+        community = community_by_slug(session, "demo")
+        assert community is not None and community.id is not None
+        community_id = community.id
+    households = meter_every_household(engine, community_id)
+    seed_energy(engine, households, T0 - timedelta(weeks=9), T0)
+    number = str(["fr", "nl", "en", "ar", "es"].index(locale) + 1)
+    for index, text in enumerate(["JOIN VOISINS", number, "1", "MAISON01", "menu", "1", "1",
+                                  "3"]):
+        handle_incoming(engine, _msg(text, f"sms-chart-{index}"), clock=lambda: T0)
+    dispatch_due(engine, build_senders(engine, settings_for(twilio=fake_twilio),
+                                       clock=lambda: T0), clock=lambda: T0, limit=100)
+    bodies = fake_twilio.bodies_to("+32470123456")
+    t = translator(locale)
+    hint, menu_title = t.gettext("Send MENU for options."), t.gettext("What would you like to do?")
+    # The chart's caption, then the hint; "3" typed after it brings the menu, nothing else.
+    assert bodies[-2].endswith(hint)
+    assert bodies[-1].startswith(menu_title) and t.gettext("Change language") in bodies[-1]
+    with Session(engine) as session:
+        assert session.exec(select(ConversationState)).one().flow == "menu"

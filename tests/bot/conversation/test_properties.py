@@ -8,12 +8,13 @@ from hypothesis import strategies as st
 
 from bot.conversation.router import route
 from bot.flows.base import FlowState, Who
+from bot.flows.registry import FLOWS
 from bot.i18n.keywords import greeting_language
 from core.config import SUPPORTED_LOCALES
 from core.messages import IncomingMessage
 from tests.fakes.directory import DEMO, MemoryDirectory
 
-KNOWN_FLOWS = {None, "menu", "language", "forget_me", "enrolment"}
+KNOWN_FLOWS = {None, "menu", *(flow.name for flow in FLOWS)}
 
 texts = st.one_of(
     st.text(max_size=200),
@@ -43,7 +44,7 @@ newcomer_states = st.sampled_from([
 
 def _check(who: Who, state: FlowState, text: str, expected_locale: str | None = None) -> None:
     message = IncomingMessage(channel="sms", address="+3247", text=text, provider_id="p")
-    result = route(message, who, state, MemoryDirectory(), "v1")
+    result = route(message, who, state, MemoryDirectory())
     assert result.replies, "every message gets an answer"
     for reply in result.replies:
         assert reply.text.strip()
@@ -63,7 +64,7 @@ def test_members_always_get_an_answer_in_their_language(
         text: str, state: FlowState, locale: str, opted_out: bool, channel: str) -> None:
     who = Who(channel=channel, locale=locale, contact_id=7, community=DEMO, opted_out=opted_out)
     message = IncomingMessage(channel=channel, address="+3247", text=text, provider_id="p")
-    result = route(message, who, state, MemoryDirectory(), "v1")
+    result = route(message, who, state, MemoryDirectory())
     assert result.replies
     changed_language = [e for e in result.effects if type(e).__name__ == "SetLocale"]
     for reply in result.replies:
@@ -79,7 +80,7 @@ def test_newcomers_always_get_an_answer(text: str, state: FlowState, hint: str) 
     who = Who(channel="sms", locale=hint)
     _check(who, state, text, expected_locale=hint)
     message = IncomingMessage(channel="sms", address="+3247", text=text, provider_id="p")
-    result = route(message, who, state, MemoryDirectory(), "v1")
+    result = route(message, who, state, MemoryDirectory())
     expected = str(state.data.get("locale", hint)) if state.flow == "enrolment" \
         and not state.expired else hint
     if "locale" not in state.data and greeting_language(text):

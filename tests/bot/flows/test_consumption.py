@@ -79,12 +79,14 @@ def test_chart_over_the_terminal_with_caption(engine: Engine, locale: str) -> No
     number = str(SUPPORTED_LOCALES.index(locale) + 1)
     for line in ["JOIN VOISINS", number, "1", "MAISON04", "1", "1"]:
         chat.say(line)
-    assert "[image: /media/" in screen[-1]
+    assert "[image: /media/" in screen[-2]
     with Session(engine) as session:
         media = session.exec(select(MediaFile)).one()
     assert media.data.startswith(b"\x89PNG") and len(media.data) <= 150_000
-    caption = screen[-2]
+    caption = screen[-3]
     assert len(caption.strip().splitlines()) >= 2  # caption in plain words
+    # Then the menu, so the next number typed means what the resident reads.
+    assert translator(locale).gettext("What would you like to do?") in screen[-1]
 
 
 def test_not_enough_readings_yet(engine: Engine) -> None:
@@ -97,7 +99,8 @@ def test_not_enough_readings_yet(engine: Engine) -> None:
     chat = ConsoleChat(engine, "newbie", write=screen.append, clock=lambda: now)
     for line in ["JOIN VOISINS", "3", "yes", "MAISON05", "my consumption", "1"]:
         chat.say(line)
-    assert "I don't have enough readings from your meter yet" in screen[-1]
+    assert "I don't have enough readings from your meter yet" in screen[-2]
+    assert "What would you like to do?" in screen[-1]
 
 
 def test_my_result_for_the_last_alert(engine: Engine) -> None:
@@ -124,5 +127,6 @@ def test_my_result_for_the_last_alert(engine: Engine) -> None:
     chat = ConsoleChat(engine, "result-fr", write=screen.append, clock=lambda: now)
     for line in ["JOIN VOISINS", "1", "oui", "MAISON01", "ma consommation", "3"]:
         chat.say(line)
-    result = screen[-2]
-    assert "-30" in result.replace("\u2212", "-") and "[image: /media/" in screen[-1]
+    result = screen[-3]
+    assert "-30" in result.replace("\u2212", "-") and "[image: /media/" in screen[-2]
+    assert "Que voulez-vous faire ?" in screen[-1]

@@ -45,7 +45,11 @@ def test_on_sms_an_answer_ends_with_a_hint_not_the_whole_menu(locale: str) -> No
     assert chat.text == "\n".join([t.gettext("Nothing was erased."),
                                    t.gettext("Send MENU for options.")])
     assert chat.choice_keys == [] and chat.state.flow == "menu"
-    # The state is the menu's, as on the other channels: its numbers still work.
+    # The resident did not see the numbers after the hint: a number brings the menu, and
+    # only a number read from it acts.
+    chat.says("5")
+    assert chat.text == t.gettext("What would you like to do?")
+    assert chat.choice_keys == MENU_KEYS
     chat.says("5")
     assert chat.text == help_text(chat.who)
 
@@ -105,6 +109,7 @@ def test_forget_me_needs_confirmation(locale: str) -> None:
     assert chat.choice_keys == ["yes", "no"]
     chat.says("2")
     assert chat.effects == []
+    chat.says("menu")
     chat.says("4")
     chat.says("1")
     assert chat.effects == [Erase()]
@@ -123,8 +128,9 @@ def test_menu_detour_then_resume_the_paused_question() -> None:
     chat = member("fr")
     chat.says("langue")
     chat.says("menu")
-    assert chat.choice_keys[0] == "resume"
-    chat.says("1")
+    # "Continue" comes last: every other entry keeps its number.
+    assert chat.choice_keys == [*MENU_KEYS, "resume"]
+    chat.says(str(len(MENU_KEYS) + 1))
     assert chat.state.flow == "language"
     assert chat.choice_keys == list(SUPPORTED_LOCALES)
 

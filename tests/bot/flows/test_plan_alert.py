@@ -18,6 +18,7 @@ from core.config import SUPPORTED_LOCALES
 from core.db import session_scope
 from core.demo import seed_demo
 from core.messages import IncomingMessage
+from core.models import Role
 from tests.bot.flows.conversation import Conversation, member
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Brussels
@@ -59,7 +60,7 @@ def _at(moment: datetime) -> datetime:
 
 def _facilitator(locale: str) -> Conversation:
     chat = member(locale, channel="telegram")
-    chat.who = replace(chat.who, role="facilitator")
+    chat.who = replace(chat.who, role=Role.FACILITATOR)
     return chat
 
 
@@ -135,7 +136,9 @@ def test_facilitator_gets_a_whatsapp_share_kit_per_language(engine: Engine) -> N
     for index, text in enumerate(["menu", "2"]):
         rows = handle_incoming(engine, IncomingMessage("console", "demo-facilitator", text,
                                                        f"kit-{index}"), clock=lambda: NOW)
-    kits = [row.payload for row in rows[1:]]
+    kits = [row.payload for row in rows[1:-1]]
+    # The menu comes after the kits.
+    assert [c["key"] for c in rows[-1].payload["choices"]][:2] == ["plan_alert", "share_kit"]
     # Every language the bot speaks, the community's first (not only those already in use).
     assert [kit["locale"] for kit in kits] == ["fr", "nl", "en", "ar", "es"]
     assert all("https://wa.me/?text=" in kit["text"] for kit in kits)

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,9 +17,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.channels.console import render_text
+from bot.conversation.router import route
 from bot.flows import menu
 from bot.flows import questionnaire as flow
 from bot.flows.base import FlowResult, FlowState, Who
+from bot.flows.questionnaire import QuestionnaireState
 from bot.i18n import translator
 from core.config import SUPPORTED_LOCALES
 from core.db import make_engine, migrate, session_scope
@@ -39,11 +41,13 @@ from core.questionnaires.responses import (
 from core.questionnaires.results import results_for
 from core.questionnaires.storage import (
     Questionnaire,
+    QuestionnaireLookup,
     Response,
     SqlQuestionnaires,
     StaticQuestionnaires,
 )
 from core.questionnaires.walk import is_visible
+from tests.fakes.directory import DEMO, MemoryDirectory
 
 NOW = datetime(2026, 11, 22, 20, 0, tzinfo=UTC)
 POST_ALERT = load_yaml(CONTENT_DIR / "post_alert.yaml")
@@ -67,6 +71,23 @@ TINY = parse_definition({
     ],
 })
 LOOKUP = StaticQuestionnaires({1: POST_ALERT, 2: GENERAL, 3: TINY})
+
+
+class LookupDirectory(MemoryDirectory):
+    def __init__(self, lookup: QuestionnaireLookup) -> None:
+        super().__init__()
+        self.lookup = lookup
+
+    def questionnaire(self, questionnaire_id: int) -> Definition | None:
+        return self.lookup.questionnaire(questionnaire_id)
+
+
+def step(message: IncomingMessage, who: Who, state: FlowState, lookup: QuestionnaireLookup,
+         now: datetime) -> FlowResult:
+    """One reply, as the router hands it over: the stored state validated first."""
+    typed = QuestionnaireState.model_validate({**state.data, "step": state.step})
+    return flow.QUESTIONNAIRE.step(replace(message, received_at=now), who, typed,
+                                   LookupDirectory(lookup))
 
 
 @dataclass
@@ -100,7 +121,7 @@ class Survey:
     def says(self, text: str, choice_key: str | None = None) -> Survey:
         message = IncomingMessage(channel=self.channel, address="+32470000000", text=text,
                                   provider_id="p", choice_key=choice_key)
-        self._take(flow.step(message, self.who, self.state, LOOKUP, self.now))
+        self._take(step(message, self.who, self.state, LOOKUP, self.now))
         return self
 
     def taps(self, code: str) -> Survey:
@@ -157,22 +178,25 @@ def test_post_alert_typed_in_every_language(locale: str) -> None:
     survey = Survey(1, locale)
     t = translator(locale)
     assert survey.text.startswith(localized(POST_ALERT.intro or {}, locale))
-    assert "1/6 " + localized(POST_ALERT.questions[0].text, locale) in survey.text
+    # "What did you do?" follows up "Did you use less?": it is not counted on its own.
+    assert "1/5 " + localized(POST_ALERT.questions[0].text, locale) in survey.text
     survey.says(YES[locale])
-    assert "2/6" in survey.text
+    assert "2/5" in survey.text
     survey.says(label(POST_ALERT, "lowered", "a_little", locale))
-    assert survey.asking == "actions"
+    assert survey.asking == "actions" and "2/5" in survey.text
     assert t.gettext("You can choose several, for example: 1 3") in survey.text
     survey.says("1 3")
     survey.says("4")
     survey.says(label(POST_ALERT, "longer_possible", "maybe", locale).lower())
-    assert survey.asking == "comment" and "6/6" in survey.text
+    assert survey.asking == "comment" and "5/5" in survey.text
     survey.says(SKIP[locale])
     assert survey.stored == {"at_home": True, "lowered": "a_little",
                              "actions": ["postponed_washing", "cooked_differently"],
                              "difficulty": 4, "longer_possible": "maybe", "comment": None}
-    assert survey.completed and survey.state.flow is None
-    assert survey.text == localized(POST_ALERT.outro or {}, locale)
+    assert survey.completed and survey.state.flow == "menu"
+    # The thanks ends the step: with the hint to send MENU (SMS).
+    assert survey.text == "\n".join([localized(POST_ALERT.outro or {}, locale),
+                                     t.gettext("Send MENU for options.")])
     assert all(m.locale == locale for m in survey.last)
 
 
@@ -261,7 +285,7 @@ def test_stale_or_foreign_buttons_do_not_answer() -> None:
     survey.taps("no")
     survey.says("", choice_key="q:at_home:yes")  # the first question's button, again
     assert survey.asking == "lowered" and survey.stored == {"at_home": False}
-    assert survey.text.startswith("Let's continue the survey.\n2/6 ")
+    assert survey.text.startswith("Let's continue the survey.\n2/5 ")
     assert survey.state.data["invalid"] == 0
     survey.says("", choice_key="q:lowered:maybe")  # no such option
     survey.says("", choice_key="q:lowered:skip")  # required
@@ -347,33 +371,45 @@ def test_late_answer_gets_a_polite_closed(locale: str) -> None:
     assert survey.state.flow == "menu"
 
 
-def test_closed_for_an_expired_conversation_state() -> None:
+def test_closed_survey_expires_the_response() -> None:
     who = Who(channel="sms", locale="nl", contact_id=7)
-    result = flow.closed(who, FlowState(flow.FLOW, flow.STEP, {"response_id": 4}, expired=True))
+    result = flow.closed(who, 4)
     assert result.effects == (ExpireResponse(4),)
     assert result.state.flow == "menu"
+
+
+def _member(locale: str) -> Who:
+    return Who(channel="sms", locale=locale, contact_id=7, community=DEMO)
+
+
+def _route(text: str, who: Who, state: FlowState) -> FlowResult:
+    message = IncomingMessage(channel="sms", address="+32", text=text, provider_id="p",
+                              received_at=NOW)
+    result = route(message, who, state, LookupDirectory(LOOKUP))
+    # Stored as JSON between messages.
+    return FlowResult(result.replies, FlowState(result.state.flow, result.state.step,
+                                                json.loads(json.dumps(result.state.data))),
+                      result.effects)
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_resume_after_a_detour_through_the_menu(locale: str) -> None:
     survey = Survey(1, locale)
     survey.says("1").says("1")
-    asked_before = survey.text.splitlines()[-7:]
-    # What the router does: MENU keeps the paused flow, "continue" rebuilds it.
-    paused = menu.pause_of(survey.state)
-    shown = menu.show_menu(survey.who, paused=paused)
-    stored = json.loads(json.dumps(shown.state.data))["paused"]
-    resumed = FlowState(flow=stored["flow"], step=stored["step"], data=stored["data"])
+    assert survey.asking == "actions"
+    # MENU keeps the questionnaire paused; "Continue where we left off" comes last.
+    shown = _route("menu", _member(locale), survey.state)
+    keys = [c.key for c in shown.replies[0].choices]
+    assert keys[-1] == menu.RESUME
     other = "ar" if locale != "ar" else "es"  # the resident changed language meanwhile
-    result = flow.reprompt(Who(channel="sms", locale=other, contact_id=7), resumed)
-    assert result.state == resumed
+    result = _route(str(len(keys)), _member(other), shown.state)
+    assert result.state == survey.state
     assert localized(POST_ALERT.question("actions").text, other) in result.replies[0].text  # type: ignore[union-attr]
     assert len(result.replies[0].choices) == 6
-    assert "3/6" in result.replies[0].text.translate(ISOLATES)
+    assert "2/5" in result.replies[0].text.translate(ISOLATES)
     survey.state = result.state
     survey.says("2 4")
     assert survey.stored["actions"] == ["switched_off", "lowered_heating"]
-    assert asked_before
 
 
 def test_reminder_picks_up_where_the_resident_stopped() -> None:
@@ -385,17 +421,29 @@ def test_reminder_picks_up_where_the_resident_stopped() -> None:
     assert result.state.data["question"] == "difficulty"
     assert result.replies[0].text.startswith("¿Seguimos?\n3/5 ")
     done = flow.start(who, 3, 50, LOOKUP, NOW, answers={"colour": "red", "size": 2, "ok": False})
-    assert done.effects == (CompleteResponse(50),) and done.state.flow is None
+    assert done.effects == (CompleteResponse(50),) and done.state.flow == "menu"
 
 
 def test_vanished_questionnaire_or_odd_state_goes_to_the_menu() -> None:
-    who = Who(channel="sms", locale="fr", contact_id=7)
-    message = IncomingMessage(channel="sms", address="+32", text="1", provider_id="p")
-    for data in ({}, {"questionnaire_id": 99, "response_id": 1},
-                 {"questionnaire_id": "1", "response_id": None}):
-        result = flow.step(message, who, FlowState(flow.FLOW, flow.STEP, data), LOOKUP, NOW)
+    who = _member("fr")
+    t = translator("fr")
+    gone = _route("1", who, FlowState(flow.FLOW, flow.STEP,
+                                      {"questionnaire_id": 99, "response_id": 1}))
+    assert gone.state.flow == "menu" and not gone.effects
+    assert gone.replies[0].text.startswith(
+        t.gettext("This survey is no longer available. Thank you all the same!"))
+    for data in ({}, {"questionnaire_id": "x", "response_id": 3},
+                 {"questionnaire_id": 1, "response_id": None}, {"questionnaire_id": 1}):
+        odd = FlowState(flow.FLOW, flow.STEP, data)
+        result = _route("1", who, odd)
         assert result.state.flow == "menu" and not result.effects
-    assert flow.reprompt(who, FlowState(flow.FLOW, flow.STEP, {})).state.flow == "menu"
+        assert result.replies[0].text.startswith(
+            t.gettext("Sorry, I lost track of our conversation, so let's start again."))
+        # The same from "Continue where we left off".
+        paused = _route("menu", who, odd)
+        resumed = _route(str(len(paused.replies[0].choices)), who, paused.state)
+        assert resumed.replies[0].text.startswith(
+            t.gettext("Sorry, I lost track of our conversation, so let's start again."))
     assert flow.start(who, 99, 1, LOOKUP, NOW).state.flow == "menu"
 
 
@@ -496,7 +544,7 @@ def test_stored_answers_stay_valid_whatever_is_typed(shared_engine: Engine, slug
             message = IncomingMessage(channel="telegram", address="1",
                                       text="" if key else reply, provider_id="p",
                                       choice_key=key)
-            result = flow.step(message, who, result.state, lookup, NOW)
+            result = step(message, who, result.state, lookup, NOW)
             for effect in result.effects:
                 assert apply_questionnaire_effect(session, contact.id, effect, NOW)  # type: ignore[arg-type]
             session.flush()
@@ -543,7 +591,7 @@ def test_post_alert_cycle_results_and_csv_match(engine: Engine) -> None:
             for text in scripts[contact.locale]:
                 message = IncomingMessage(channel="sms", address="+32", text=text,
                                           provider_id="p")
-                result = flow.step(message, who, result.state, lookup, NOW)
+                result = step(message, who, result.state, lookup, NOW)
                 for effect in result.effects:
                     assert apply_questionnaire_effect(session, contact.id, effect, NOW)  # type: ignore[arg-type]
         ar, nl = (c.id or 0 for c in contacts[1:])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -12,9 +13,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.conversation.directory import SqlDirectory
+from bot.conversation.router import route
 from bot.flows import survey_admin
 from bot.flows.base import (
     CommunityView,
+    Flow,
     FlowResult,
     FlowState,
     ShowSurveyResults,
@@ -30,10 +33,11 @@ from core.config import SUPPORTED_LOCALES
 from core.db import session_scope
 from core.media import load_png
 from core.messages import IncomingMessage
-from core.models import Contact
+from core.models import Contact, Role
 from core.questionnaires.responses import complete_response, record_answer, start_response
 from core.questionnaires.storage import create_questionnaire
 from tests.fakes.community import seed_residents
+from tests.fakes.directory import MemoryDirectory
 from tests.fakes.surveys import mood_definition, texts
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -42,7 +46,7 @@ COMMUNITY = CommunityView(id=1, slug="echappee", name="L'Échappée", timezone="
 
 
 @dataclass
-class FakeDirectory:
+class FakeDirectory(MemoryDirectory):
     clusters: tuple[str, ...] = ("A", "B")
     locales: tuple[str, ...] = ("ar", "fr", "nl")
     sizes: dict[tuple[str | None, str | None], int] = field(default_factory=lambda: {
@@ -64,18 +68,25 @@ class FakeDirectory:
 
 def facilitator(locale: str = "fr") -> Who:
     return Who(channel="sms", locale=locale, contact_id=1, community=COMMUNITY,
-               role="facilitator")
+               role=Role.FACILITATOR)
+
+
+def _message(text: str, choice_key: str | None = None) -> IncomingMessage:
+    return IncomingMessage("sms", "+32", text, "p", choice_key=choice_key)
 
 
 def _say(result: FlowResult, text: str, who: Who, directory: FakeDirectory) -> FlowResult:
-    return survey_admin.step(IncomingMessage("sms", "+32", text, "p"), who, result.state,
-                             directory)
+    return route(_message(text), who, result.state, directory)
+
+
+def _start(flow: Flow[Any], who: Who, directory: FakeDirectory) -> FlowResult:
+    return flow.start(_message("menu"), who, directory)
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_send_to_whole_community_cluster_and_language(locale: str) -> None:
     who, directory = facilitator(locale), FakeDirectory()
-    start = survey_admin.start_send(who, directory)
+    start = _start(survey_admin.SEND_SURVEY, who, directory)
     assert start.state.step == "pick"
     assert [c.label for c in start.replies[0].choices] == [f"Mood ({locale})",
                                                            f"Heating ({locale})"]
@@ -101,7 +112,7 @@ def test_send_to_whole_community_cluster_and_language(locale: str) -> None:
 
 def test_invalid_replies_reprompt_and_empty_audience() -> None:
     who, directory = facilitator(), FakeDirectory()
-    start = survey_admin.start_send(who, directory)
+    start = _start(survey_admin.SEND_SURVEY, who, directory)
     again = _say(start, "9", who, directory)
     assert again.state == start.state and again.effects == ()
     audience = _say(start, "2", who, directory)
@@ -111,18 +122,23 @@ def test_invalid_replies_reprompt_and_empty_audience() -> None:
 
 def test_results_pick_asks_for_results() -> None:
     who, directory = facilitator("nl"), FakeDirectory()
-    picked = _say(survey_admin.start_results(who, directory), "2", who, directory)
+    picked = _say(_start(survey_admin.SURVEY_RESULTS, who, directory), "2", who, directory)
     assert picked.effects == (ShowSurveyResults(8),)
 
 
 def test_residents_never_get_in() -> None:
     resident = Who(channel="sms", locale="fr", contact_id=2, community=COMMUNITY)
-    result = survey_admin.start_send(resident, FakeDirectory())
-    assert result.state.flow == "menu" and result.effects == ()
-    state = FlowState("survey_admin", "confirm", {"questionnaire_id": 7})
-    sneaky = survey_admin.step(IncomingMessage("sms", "+32", "1", "p"), resident, state,
-                               FakeDirectory())
+    directory = FakeDirectory()
+    at_menu = route(_message("menu"), resident, FlowState(), directory)
+    assert "send_survey" not in [c.key for c in at_menu.replies[0].choices]
+    pressed = route(_message("", choice_key="send_survey"), resident, at_menu.state, directory)
+    assert pressed.state.flow == "menu" and pressed.effects == ()
+    state = FlowState(survey_admin.SEND, "confirm", {"questionnaire_id": 7, "count": 6})
+    sneaky = route(_message("1"), resident, state, directory)
     assert sneaky.effects == () and sneaky.state.flow == "menu"
+    # The same state answers a facilitator.
+    assert route(_message("1"), facilitator(), state, directory).effects == (
+        StartCampaign(7, None, None),)
 
 
 def _answered(engine: Engine) -> tuple[int, list[int]]:

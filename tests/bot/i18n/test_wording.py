@@ -21,6 +21,7 @@ from bot.flows.consumption import no_meter_text
 from bot.flows.enrolment import consent_parts
 from bot.flows.meter_digest import digest_text
 from bot.flows.results import own_result_text
+from bot.flows.survey_admin import SurveyAdminState
 from bot.i18n import translator
 from bot.i18n.translations import LOCALES_DIR
 from bot.outbound.dispatch import dispatch_due
@@ -29,7 +30,7 @@ from core.config import SUPPORTED_LOCALES, Settings
 from core.db import session_scope
 from core.demo import seed_demo
 from core.messages import IncomingMessage
-from core.models import Community, Contact
+from core.models import Community, Contact, Role
 from meters.health import MeterDigest, MeterHealth
 from tests.bot.channels.conftest import settings_for
 from tests.bot.flows.conversation import Conversation, member
@@ -59,12 +60,14 @@ def _strings(locale: str) -> list[str]:
 
 def _survey_sent(locale: str) -> str:
     who = Who(channel="sms", locale=locale, contact_id=1, community=COMMUNITY,
-              role="facilitator")
+              role=Role.FACILITATOR)
     directory = FakeDirectory()
-    result: FlowResult = survey_admin.start_send(who, directory)
+    flow = survey_admin.SEND_SURVEY
+    result: FlowResult = flow.start(IncomingMessage("sms", "+32", "", "p"), who, directory)
     for answer in ("1", "1", "1"):  # the first survey, the whole community, yes
-        result = survey_admin.step(IncomingMessage("sms", "+32", answer, "p"), who,
-                                   result.state, directory)
+        state = SurveyAdminState.model_validate({**result.state.data,
+                                                 "step": result.state.step})
+        result = flow.step(IncomingMessage("sms", "+32", answer, "p"), who, state, directory)
     return result.replies[0].text
 
 
@@ -174,8 +177,8 @@ def test_staff_are_not_told_to_ask_their_facilitator(locale: str) -> None:
         assert facilitator_word in own_result_text(t, alert, community, None)
     # Through the menu: a facilitator whose home has no meter asks for a chart.
     chat = member(locale, channel="telegram")
-    chat.who = replace(chat.who, role="facilitator")
-    assert chat.says("chart")[0].text.startswith(no_meter_text(t, "facilitator"))
+    chat.who = replace(chat.who, role=Role.FACILITATOR)
+    assert chat.says("chart")[0].text.startswith(no_meter_text(t, Role.FACILITATOR))
 
 
 # -- after an erasure or a refusal, a greeting is answered in its own language --------------

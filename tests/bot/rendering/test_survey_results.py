@@ -47,7 +47,7 @@ def _answer(session: Session, questionnaire_id: int, contact_id: int, index: int
 def _texts(engine: Engine, questionnaire_id: int, community: CommunityView, locale: str
            ) -> list[str]:
     who = Who(channel="telegram", locale=locale, contact_id=999, community=community,
-              role="facilitator")
+              role=Role.FACILITATOR)
     with session_scope(engine) as session:
         return [m.text.translate(ISOLATES)
                 for m in survey_results_replies(session, who, questionnaire_id, NOW)]
