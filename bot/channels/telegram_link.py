@@ -45,6 +45,9 @@ class Backoff:
             delay = min(self.most, delay * self.factor)
 
 
+BACKOFF = Backoff()
+
+
 @dataclass(frozen=True)
 class LinkStatus:
     state: State
@@ -59,13 +62,13 @@ class TelegramLink:
     keeps trying until it is connected; polling failures later mark it down, and up again."""
 
     def __init__(self, settings: Settings, engine: Engine, clock: Clock = utc_now,
-                 webhook_path: str = "/webhooks/telegram", backoff: Backoff = Backoff(),
+                 webhook_path: str = "/webhooks/telegram", backoff: Backoff | None = None,
                  first_attempt_timeout: float = 15.0) -> None:
         self.settings = settings
         self.engine = engine
         self.clock = clock
         self.webhook_path = webhook_path
-        self.backoff = backoff
+        self.backoff = backoff or BACKOFF
         self.first_attempt_timeout = first_attempt_timeout
         self.mode: Literal["webhook", "polling"] | None = None
         if settings.telegram_token:
