@@ -177,7 +177,8 @@ async def import_csv(slug: str, request: Request, session: SessionDep, settings:
             except ParserError as error:
                 # A line the CSV reader cannot split (an unclosed quote...): the file is
                 # wrong, not the server.
-                raise unprocessable(f"the CSV could not be read: {error}", ("body",)) from None
+                raise unprocessable(f"the CSV could not be read: {str(error).strip()}",
+                                    ("body",)) from None
 
         return await run_in_threadpool(run)
     finally:
