@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.engine import Engine
 
+from api.deps import no_nul_in_url
 from api.errors import VALIDATION_SHAPE, install_error_handlers
 from api.health import ProcessHealth, reader_engine
 from api.limits import BodyLimitMiddleware, body_limit_for
@@ -43,7 +44,8 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
             if reader is not engine:
                 reader.dispose()
 
-    app = FastAPI(title="Voisins", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Voisins", description=DESCRIPTION, lifespan=lifespan,
+                  dependencies=[Depends(no_nul_in_url)])
     app.state.engine = engine
     app.state.reader_engine = reader
     app.state.settings = settings

@@ -15,9 +15,10 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.deps import finite_json_body, get_settings
+from api.deps import checked_json_body, get_settings
 from api.errors import error_responses
 from core.config import Settings
 
@@ -74,10 +75,15 @@ def _failed_logins(request: Request) -> FailedLogins:
     return found
 
 
+# Declared as a security scheme, so /docs has its "Authorize" button; the checks are ours
+# (auto_error off) to keep our messages and the 429.
+bearer = HTTPBearer(auto_error=False, description="VOISINS_ADMIN_TOKEN")
+
+
 def require_admin(
     request: Request,
     settings: Annotated[Settings, Depends(get_settings)],
-    authorization: Annotated[str | None, Header()] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
 ) -> None:
     if not settings.admin_token:
         raise HTTPException(status.HTTP_403_FORBIDDEN,
@@ -91,8 +97,8 @@ def require_admin(
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
                             f"too many wrong admin tokens from this address: retry in {wait} s",
                             headers={"Retry-After": str(wait)})
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    token = credentials.credentials if credentials is not None else ""
+    if not token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED,
                             "send the admin token as 'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})
@@ -103,8 +109,8 @@ def require_admin(
 
 
 def admin_router(*tags: str) -> APIRouter:
-    """A router under ``/api/v1`` behind the admin token, whose JSON bodies are checked for
-    NaN and Infinity once the token is, with the auth errors in its OpenAPI."""
+    """A router under ``/api/v1`` behind the admin token, whose JSON bodies are checked (no
+    NaN, Infinity or NUL) once the token is, with the auth errors in its OpenAPI."""
     return APIRouter(prefix="/api/v1", tags=list(tags),
-                     dependencies=[Depends(require_admin), Depends(finite_json_body)],
+                     dependencies=[Depends(require_admin), Depends(checked_json_body)],
                      responses=error_responses(401, 403, 429))

@@ -100,7 +100,8 @@ async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
     # a date past year 9999: the input is wrong, not the server.
     log.info("out-of-range input on %s %s: %s", request.method, request.url.path,
              exc.__class__.__name__)
-    return JSONResponse({"detail": [problem("a number or date in the request is out of range",
+    return JSONResponse({"detail": [problem("a value in the request cannot be stored (out of "
+                                            "range, or text with a NUL)",
                                             kind="out_of_range")]},
                         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
@@ -113,9 +114,10 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _is_out_of_range(exc: Exception) -> bool:
     original = getattr(exc, "orig", None)
-    # psycopg's NumericValueOutOfRange and DatetimeFieldOverflow, by their SQLSTATE.
+    # psycopg's NumericValueOutOfRange and DatetimeFieldOverflow, by their SQLSTATE; and
+    # its refusal of a NUL in text (raised before the query leaves, so no SQLSTATE).
     return getattr(original, "sqlstate", None) in ("22003", "22008") or \
-        isinstance(original, OverflowError)
+        isinstance(original, OverflowError) or "NUL (0x00)" in str(original)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -110,7 +110,8 @@ async def _answer(send: Send, status_code: int, detail: str) -> None:
 
 class SpooledBody:
     """A request body kept in memory up to ``SPOOL_IN_MEMORY``, on disk beyond, read once
-    as it arrives: its size, whether it held anything but blank space, whether it is UTF-8."""
+    as it arrives: its size, whether it held anything but blank space, whether it is UTF-8
+    text (and free of NUL bytes, which no text file holds)."""
 
     def __init__(self) -> None:
         # Closed by close(), once the import is done with it.
@@ -119,6 +120,7 @@ class SpooledBody:
         self.size = 0
         self.blank = True
         self.utf8 = True
+        self.nul = False
 
     def first_line(self, most: int = 64 * 1024) -> str:
         self.file.seek(0)
@@ -146,6 +148,8 @@ async def spool_body(request: Request, limit: int, hint: str = "") -> SpooledBod
                     spooled.utf8 = False
             if spooled.blank and chunk.strip():
                 spooled.blank = False
+            if not spooled.nul and b"\x00" in chunk:
+                spooled.nul = True
             spooled.file.write(chunk)
         if spooled.utf8:
             try:

@@ -154,7 +154,7 @@ async def import_csv(slug: str, request: Request, session: SessionDep, settings:
     body = await spool_body(request, settings.max_import_bytes,
                             f" (VOISINS_MAX_IMPORT_BYTES={settings.max_import_bytes})")
     try:
-        if not body.utf8:
+        if not body.utf8 or body.nul:
             raise HTTPException(status.HTTP_400_BAD_REQUEST,
                                 "the body is not UTF-8 text: send a CSV file")
         if body.blank:

@@ -94,6 +94,9 @@ async def _signed_form(request: Request, settings: Settings) -> dict[str, str]:
     validator = RequestValidator(settings.twilio_auth_token)
     if not validator.validate(_public_url(request, settings), params, signature):
         raise HTTPException(status_code=403, detail="forbidden")
+    if any("\x00" in value for value in params.values()):
+        # No text we store may hold a NUL; Twilio never sends one.
+        raise HTTPException(status_code=400, detail="a field contains a NUL character")
     return params
 
 

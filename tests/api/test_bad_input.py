@@ -156,3 +156,26 @@ def test_broken_csv_lines_are_reported_never_a_500(client: TestClient, body: byt
         assert report["rejected"] >= 1 and report["errors"], report
     else:
         assert_422_shape(response)
+
+
+@pytest.mark.parametrize(("method", "url", "body"), [
+    ("GET", "/api/v1/communities/de%00mo/households", None),
+    ("GET", "/media/abc%00def.png", None),
+    ("GET", "/api/v1/alerts/1/impact?method=same%00slots", None),
+    ("POST", "/api/v1/communities/demo/households", b'{"ref": "H\\u0000X"}'),
+    ("POST", "/api/v1/communities/demo/households", b'{"ref": "HX", "\\u0000": 1}'),
+    ("POST", "/api/v1/communities/demo/meters",
+     b'{"sensor": "s\\u0000", "household": "H01", "role": "net"}'),
+])
+def test_nul_characters_are_a_422_on_both_databases(client: TestClient, method: str, url: str,
+                                                     body: bytes | None) -> None:
+    # PostgreSQL refuses NUL in text: caught before the database sees it.
+    response = client.request(method, url, content=body, headers=JSON)
+    assert_422_shape(response)
+    assert "NUL" in response.json()["detail"][0]["msg"]
+
+
+def test_a_csv_with_nul_bytes_is_not_a_text_file(client: TestClient) -> None:
+    response = client.post("/api/v1/communities/demo/readings", headers=CSV,
+                           content=b"sensor,timestamp,watts\ns\x001,1795000000,10\n")
+    assert response.status_code == 400 and "UTF-8 text" in response.json()["detail"]
