@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import Depends, FastAPI
 from sqlalchemy.engine import Engine
 
+from api.auth import FailedLogins
 from api.deps import no_nul_in_url
 from api.errors import VALIDATION_SHAPE, install_error_handlers
 from api.health import ProcessHealth, reader_engine
@@ -52,6 +53,8 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
     app.state.clock = clock
     app.state.telegram_link = link
     app.state.health = process_health or ProcessHealth()
+    app.state.failed_logins = FailedLogins(settings.admin_auth_failures,
+                                           settings.admin_auth_window_seconds)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(settings.max_import_bytes))
     app.include_router(health.router)

@@ -66,15 +66,6 @@ class FailedLogins:
         return failures
 
 
-def _failed_logins(request: Request) -> FailedLogins:
-    found: FailedLogins | None = getattr(request.app.state, "failed_logins", None)
-    if found is None:
-        settings: Settings = request.app.state.settings
-        found = FailedLogins(settings.admin_auth_failures, settings.admin_auth_window_seconds)
-        request.app.state.failed_logins = found
-    return found
-
-
 # Declared as a security scheme, so /docs has its "Authorize" button; the checks are ours
 # (auto_error off) to keep our messages and the 429.
 bearer = HTTPBearer(auto_error=False, description="VOISINS_ADMIN_TOKEN")
@@ -88,7 +79,7 @@ def require_admin(
     if not settings.admin_token:
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             "the admin API is off: set VOISINS_ADMIN_TOKEN to turn it on")
-    failed_logins = _failed_logins(request)
+    failed_logins: FailedLogins = request.app.state.failed_logins
     # Behind a reverse proxy, uvicorn puts the X-Forwarded-For address here (its
     # --forwarded-allow-ips), so each client is counted, not the proxy.
     address = request.client.host if request.client else "unknown"

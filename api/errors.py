@@ -90,8 +90,6 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         body: dict[str, Any] = {"detail": _problems(exc.detail)}
     else:
         body = {"detail": exc.detail}
-    if exc.status_code in (status.HTTP_204_NO_CONTENT, status.HTTP_304_NOT_MODIFIED):
-        return JSONResponse(None, status_code=exc.status_code, headers=headers)
     return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 

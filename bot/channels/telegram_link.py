@@ -111,6 +111,7 @@ class TelegramLink:
         """One attempt now (start-up waits for it, within a bound); the rest in the background."""
         if self.mode is None:
             return
+        self._stop = asyncio.Event()
         try:
             connected = await asyncio.wait_for(self._attempt(), self.first_attempt_timeout)
         except TimeoutError:
