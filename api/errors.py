@@ -118,7 +118,15 @@ def _is_out_of_range(exc: Exception) -> bool:
         isinstance(original, OverflowError) or "NUL (0x00)" in str(original)
 
 
+async def _server_error(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette still logs the traceback and re-raises for the server; the client gets JSON
+    # like every other error, and no detail of ours.
+    return JSONResponse({"detail": "internal server error"},
+                        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _server_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OverflowError, _out_of_range)

@@ -108,6 +108,7 @@ def test_a_failed_commit_is_never_answered_2xx(client: TestClient, engine: Engin
     finally:
         event.remove(Session, "before_commit", refuse)
     assert response.status_code == 500
+    assert response.json() == {"detail": "internal server error"}  # JSON, like every error
     with Session(engine) as session:
         assert session.exec(select(Household).where(Household.ref == "H77")).first() is None
     created = client.post(URL, headers=GOOD, json={"ref": "H77"})
