@@ -1,37 +1,63 @@
-"""The FastAPI app: webhooks and media; Telegram's PTB ``Application`` lives in its lifespan."""
+"""The FastAPI app: webhooks, media, the admin API and the health check; Telegram's
+connection (``TelegramLink``) lives in its lifespan."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
-import secrets
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.engine import Engine
 
-from api.routes import alerts, households, impact, media, meters, questionnaires, webhooks
-from bot.channels import telegram
+from api.auth import FailedLogins
+from api.deps import no_nul_in_url
+from api.errors import VALIDATION_SHAPE, install_error_handlers
+from api.health import ProcessHealth, reader_engine
+from api.limits import BodyLimitMiddleware, body_limit_for
+from api.routes import alerts, health, households, impact, media, meters, questionnaires, webhooks
+from bot.channels.telegram_link import TelegramLink
 from core.clock import Clock, utc_now
 from core.config import Settings
 
-log = logging.getLogger(__name__)
 TELEGRAM_WEBHOOK_PATH = "/webhooks/telegram"
 
+DESCRIPTION = f"""Voisins' admin API (`Authorization: Bearer <VOISINS_ADMIN_TOKEN>`), the
+provider webhooks, chart images and the health check.
 
-def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now) -> FastAPI:
+Errors are JSON. {VALIDATION_SHAPE} Request bodies are limited to 1 MiB (CSV imports:
+`VOISINS_MAX_IMPORT_BYTES`), 413 beyond. Too many wrong admin tokens from one address: 429
+with `Retry-After`."""
+
+
+def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
+               process_health: ProcessHealth | None = None) -> FastAPI:
+    link = TelegramLink(settings, engine, clock, webhook_path=TELEGRAM_WEBHOOK_PATH)
+    reader = reader_engine(engine)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with _telegram(app, engine, settings, clock):
+        # Telegram unreachable does not stop the start-up: the link keeps trying.
+        await link.start()
+        try:
             yield
+        finally:
+            await link.stop()
+            if reader is not engine:
+                reader.dispose()
 
-    app = FastAPI(title="Voisins", lifespan=lifespan)
+    app = FastAPI(title="Voisins", description=DESCRIPTION, lifespan=lifespan,
+                  dependencies=[Depends(no_nul_in_url)])
     app.state.engine = engine
+    app.state.reader_engine = reader
     app.state.settings = settings
     app.state.clock = clock
-    app.state.telegram = None
-    app.state.telegram_secret = None
+    app.state.telegram_link = link
+    app.state.health = process_health or ProcessHealth()
+    app.state.failed_logins = FailedLogins(settings.admin_auth_failures,
+                                           settings.admin_auth_window_seconds)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(settings.max_import_bytes))
+    app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(media.router)
     app.include_router(alerts.router)
@@ -40,40 +66,3 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now) -> Fa
     app.include_router(impact.router)
     app.include_router(questionnaires.router)
     return app
-
-
-@contextlib.asynccontextmanager
-async def _telegram(app: FastAPI, engine: Engine, settings: Settings, clock: Clock
-                    ) -> AsyncIterator[None]:
-    """Webhook mode with a public URL, long polling without one; off without a token."""
-    if not settings.telegram_token:
-        yield
-        return
-    application = telegram.build_application(settings.telegram_token, settings.telegram_api_url)
-    await application.initialize()
-    await application.start()
-    app.state.telegram = application
-    stop = asyncio.Event()
-    poller: asyncio.Task[None] | None = None
-    if settings.public_url:
-        # Without a configured secret we make one up: Telegram echoes whatever we set.
-        secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
-        app.state.telegram_secret = secret
-        await application.bot.set_webhook(
-            settings.public_url.rstrip("/") + TELEGRAM_WEBHOOK_PATH, secret_token=secret,
-            allowed_updates=["message", "callback_query"])
-    else:
-        await application.bot.delete_webhook()
-        poller = asyncio.create_task(
-            telegram.poll_updates(application.bot, engine, settings, stop, clock))
-    try:
-        yield
-    finally:
-        stop.set()
-        if poller is not None:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await poller
-        app.state.telegram = None
-        await application.stop()
-        await application.shutdown()

@@ -1,5 +1,8 @@
 """``voisins serve``: the API and webhooks (uvicorn), the outbox dispatcher thread and the
-scheduler (alert timeline, collective results, survey expiry, daily meter digest)."""
+scheduler (alert timeline, collective results, survey expiry, daily meter digest).
+
+Everything starts even when Telegram does not answer; ``GET /healthz`` says how each part is.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
 
 from api.app import create_app
+from api.health import ProcessHealth
+from api.logs import log_config
 from bot.channels.senders import build_senders
 from bot.flows.alert import AlertMessages, post_alert_respondents
 from bot.flows.meter_digest import MeterDigestMessages
@@ -46,12 +51,15 @@ def start_dispatcher(engine: Engine, settings: Settings, stop: threading.Event
 
 
 def start_scheduler(engine: Engine, settings: Settings,
-                    tick_seconds: float = TICK_SECONDS) -> BackgroundScheduler:
+                    tick_seconds: float = TICK_SECONDS,
+                    health: ProcessHealth | None = None) -> BackgroundScheduler:
     """The clock of the process: every tick runs the due alert steps, then the collective
     results whose data is in, then closes expired surveys; once a day, the meter digest."""
     results = AlertResultMessages()
 
     def after_tick() -> None:
+        if health is not None:
+            health.ticked()
         try:
             run_due_campaigns(engine)
             send_due_results(engine, results, post_to_groups=post_to_groups)
@@ -81,10 +89,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
         load_content(session, utc_now())
         load_gestures(session, utc_now())
     stop = threading.Event()
+    health = ProcessHealth(scheduler_tick_seconds=settings.scheduler_tick_seconds)
     dispatcher = start_dispatcher(engine, settings, stop)
-    scheduler = start_scheduler(engine, settings, settings.scheduler_tick_seconds)
+    scheduler = start_scheduler(engine, settings, settings.scheduler_tick_seconds, health)
     try:
-        uvicorn.run(create_app(engine, settings), host=host, port=port)
+        # Telegram unreachable does not stop this: the app starts, and keeps trying.
+        uvicorn.run(create_app(engine, settings, process_health=health), host=host, port=port,
+                    log_config=log_config())
     finally:
         scheduler.shutdown(wait=False)
         stop.set()

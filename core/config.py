@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
+    # The largest CSV body POST .../readings accepts (bytes); larger is a 413.
+    max_import_bytes: int = 64 * 1024 * 1024
+    # Wrong admin tokens one address may send within the window before it gets 429s.
+    admin_auth_failures: int = 5
+    admin_auth_window_seconds: float = 60.0
 
 
 @lru_cache(maxsize=1)

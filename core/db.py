@@ -49,10 +49,6 @@ def make_engine(url: str | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` with Alembic (tests and the CLI both use this)."""
     from alembic import command

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -55,7 +55,8 @@ class ImportReport:
         return asdict(self)
 
 
-def import_readings(session: Session, community_slug: str, csv_text_or_path: str | Path | bytes,
+def import_readings(session: Session, community_slug: str,
+                    csv_text_or_path: str | Path | bytes | IO[bytes],
                     *, sensor_prefix: str | None = None,
                     progress: Callable[[int], None] | None = None,
                     progress_total: Callable[[int], None] | None = None) -> ImportReport:

@@ -8,23 +8,19 @@ cluster, so a misspelt cabin is visible at once.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import HTTPException, status
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from api.auth import require_admin
-from api.deps import community_or_404, get_clock, get_engine
-from core.clock import Clock
+from api.auth import admin_router
+from api.deps import ClockDep, SessionDep, community_or_404
+from api.errors import error_responses
 from core.communities import add_cluster, add_household
-from core.db import session_scope
 from core.metering import Meter
 from core.models import Cluster, Community, Household
 
-router = APIRouter(prefix="/api/v1", tags=["households"], dependencies=[Depends(require_admin)])
+router = admin_router("households")
 
 
 class HouseholdRequest(BaseModel):
@@ -43,44 +39,53 @@ class HouseholdRequest(BaseModel):
         return value
 
 
+class HouseholdCreated(BaseModel):
+    ref: str
+    code: str = Field(description="what a resident types to link to this household")
+    cluster: str | None
+
+
+class HouseholdOut(HouseholdCreated):
+    meters: list[str] = Field(description="the sensors of its meters")
+
+
 def _cluster(session: Session, community: Community, name: str) -> Cluster:
     found = session.exec(select(Cluster).where(Cluster.community_id == community.id,
                                                Cluster.name == name)).first()
     return found or add_cluster(session, community, name)
 
 
-@router.post("/communities/{slug}/households", status_code=status.HTTP_201_CREATED)
-def create_household(slug: str, request: HouseholdRequest,
-                     engine: Annotated[Engine, Depends(get_engine)],
-                     clock: Annotated[Clock, Depends(get_clock)]) -> dict[str, Any]:
+@router.post("/communities/{slug}/households", status_code=status.HTTP_201_CREATED,
+             response_model=HouseholdCreated, responses=error_responses(404, 409))
+def create_household(slug: str, request: HouseholdRequest, session: SessionDep,
+                     clock: ClockDep) -> HouseholdCreated:
     duplicate = HTTPException(status.HTTP_409_CONFLICT,
                               f"household {request.ref!r} already exists in {slug!r}")
+    community = community_or_404(session, slug)
+    if session.exec(select(Household).where(Household.community_id == community.id,
+                                            Household.ref == request.ref)).first():
+        raise duplicate
     try:
-        with session_scope(engine) as session:
-            community = community_or_404(session, slug)
-            if session.exec(select(Household).where(Household.community_id == community.id,
-                                                    Household.ref == request.ref)).first():
-                raise duplicate
-            cluster = _cluster(session, community, request.cluster) if request.cluster else None
-            household = add_household(session, community, request.ref, cluster, clock=clock)
-            return {"ref": household.ref, "code": household.code,
-                    "cluster": cluster.name if cluster else None}
+        cluster = _cluster(session, community, request.cluster) if request.cluster else None
+        household = add_household(session, community, request.ref, cluster, clock=clock)
+        session.flush()
     except IntegrityError:  # the same ref added at the same moment by another request
         raise duplicate from None
+    return HouseholdCreated(ref=household.ref, code=household.code,
+                            cluster=cluster.name if cluster else None)
 
 
-@router.get("/communities/{slug}/households")
-def list_households(slug: str, engine: Annotated[Engine, Depends(get_engine)]
-                    ) -> list[dict[str, Any]]:
-    with session_scope(engine) as session:
-        community = community_or_404(session, slug)
-        clusters = {c.id: c.name for c in session.exec(
-            select(Cluster).where(Cluster.community_id == community.id)).all()}
-        sensors: dict[int, list[str]] = {}
-        for meter in session.exec(select(Meter).where(Meter.community_id == community.id)
-                                  .order_by(col(Meter.id))).all():
-            sensors.setdefault(meter.household_id, []).append(meter.sensor)
-        households = session.exec(select(Household).where(
-            Household.community_id == community.id).order_by(col(Household.ref))).all()
-        return [{"ref": h.ref, "code": h.code, "cluster": clusters.get(h.cluster_id),
-                 "meters": sensors.get(h.id or 0, [])} for h in households]
+@router.get("/communities/{slug}/households", response_model=list[HouseholdOut],
+            responses=error_responses(404))
+def list_households(slug: str, session: SessionDep) -> list[HouseholdOut]:
+    community = community_or_404(session, slug)
+    clusters = {c.id: c.name for c in session.exec(
+        select(Cluster).where(Cluster.community_id == community.id)).all()}
+    sensors: dict[int, list[str]] = {}
+    for meter in session.exec(select(Meter).where(Meter.community_id == community.id)
+                              .order_by(col(Meter.id))).all():
+        sensors.setdefault(meter.household_id, []).append(meter.sensor)
+    households = session.exec(select(Household).where(
+        Household.community_id == community.id).order_by(col(Household.ref))).all()
+    return [HouseholdOut(ref=h.ref, code=h.code, cluster=clusters.get(h.cluster_id),
+                         meters=sensors.get(h.id or 0, [])) for h in households]

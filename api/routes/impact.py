@@ -11,24 +11,65 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
-from sqlalchemy.engine import Engine
+from fastapi import HTTPException, Query, status
+from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
-from api.auth import require_admin
-from api.deps import get_engine
-from core.db import session_scope
+from api.auth import admin_router
+from api.deps import IdPath, SessionDep
+from api.errors import error_responses
 from core.models import Household
 from meters.analysis.impact import AlertImpact
 from meters.analysis.service import AlertNotFound, alert_impact
 
-router = APIRouter(prefix="/api/v1", tags=["alerts"], dependencies=[Depends(require_admin)])
+router = admin_router("alerts")
 
 HOUSEHOLD_KEYS = ("valid", "alert_kwh", "reference_kwh", "delta_kwh", "percent", "after_kwh",
                   "before_kwh", "method")
 LIKE_DAYS_KEYS = ("reference_unadjusted_kwh", "delta_unadjusted_kwh", "percent_unadjusted")
 COMMUNITY_KEYS = ("households_valid", "shown", "alert_kwh", "reference_kwh", "delta_kwh",
                   "percent")
+
+
+class SameSlotsHousehold(BaseModel):
+    """One household's figures (kWh, percent); null where its data does not allow them."""
+
+    household: str = Field(description="the household's ref")
+    valid: bool
+    alert_kwh: float | None
+    reference_kwh: float | None
+    delta_kwh: float | None
+    percent: float | None
+    after_kwh: float | None
+    before_kwh: float | None
+    method: Literal["same_slots"]
+
+
+class LikeDaysHousehold(SameSlotsHousehold):
+    """With ``like_days``, also the figures without the additive adjustment."""
+
+    method: Literal["like_days"]  # type: ignore[assignment]
+    reference_unadjusted_kwh: float | None
+    delta_unadjusted_kwh: float | None
+    percent_unadjusted: float | None
+
+
+class CommunityFigures(BaseModel):
+    """The community's total, shown only from ``privacy_k`` valid households."""
+
+    households_valid: int
+    shown: bool
+    alert_kwh: float | None
+    reference_kwh: float | None
+    delta_kwh: float | None
+    percent: float | None
+
+
+class ImpactOut(BaseModel):
+    alert_id: int
+    households: list[Annotated[SameSlotsHousehold | LikeDaysHousehold,
+                               Field(discriminator="method")]]
+    community: CommunityFigures
 
 
 def _rounded(value: Any) -> Any:
@@ -49,17 +90,17 @@ def impact_json(impact: AlertImpact, refs: dict[int, str]) -> dict[str, Any]:
             "community": {key: _rounded(data["community"][key]) for key in COMMUNITY_KEYS}}
 
 
-@router.get("/alerts/{alert_id}/impact")
-def read_impact(alert_id: int, engine: Annotated[Engine, Depends(get_engine)],
+@router.get("/alerts/{alert_id}/impact", response_model=ImpactOut,
+            responses=error_responses(404))
+def read_impact(alert_id: IdPath, session: SessionDep,
                 method: Annotated[Literal["same_slots", "like_days"],
                                   Query(description="the baseline")] = "same_slots"
                 ) -> dict[str, Any]:
-    with session_scope(engine) as session:
-        try:
-            impact = alert_impact(session, alert_id, method)
-        except AlertNotFound:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}") from None
-        ids = [h.household for h in impact.households]
-        refs = {h.id: h.ref for h in session.exec(
-            select(Household).where(col(Household.id).in_(ids))).all() if h.id is not None}
+    try:
+        impact = alert_impact(session, alert_id, method)
+    except AlertNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}") from None
+    ids = [h.household for h in impact.households]
+    refs = {h.id: h.ref for h in session.exec(
+        select(Household).where(col(Household.id).in_(ids))).all() if h.id is not None}
     return impact_json(impact, refs)

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Response
-from sqlalchemy.engine import Engine
+from fastapi import APIRouter, HTTPException, Response
 
-from api.deps import get_clock, get_engine
-from core.clock import Clock
-from core.db import session_scope
+from api.deps import ClockDep, SessionDep
+from api.errors import error_responses
 from core.media import load_png
 
-router = APIRouter()
+router = APIRouter(tags=["media"])
 
 
-@router.get("/media/{token}.png", response_class=Response)
-def media_png(token: str, engine: Engine = Depends(get_engine),
-              clock: Clock = Depends(get_clock)) -> Response:
-    with session_scope(engine) as session:
-        png = load_png(session, token, clock())
+@router.get("/media/{token}.png", response_class=Response, responses={
+    200: {"description": "the chart", "content": {"image/png": {
+        "schema": {"type": "string", "format": "binary"}}}},
+    **error_responses(404)})
+def media_png(token: str, session: SessionDep, clock: ClockDep) -> Response:
+    png = load_png(session, token, clock())
     if png is None:
         # Unknown and expired look the same, so probing tokens teaches nothing.
         raise HTTPException(status_code=404, detail="not found")

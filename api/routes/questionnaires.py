@@ -13,13 +13,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
-from fastapi.responses import PlainTextResponse
+from fastapi import Depends, HTTPException, Query, status
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from api.auth import require_admin, require_research
-from api.deps import ClockDep, SessionDep, SettingsDep, community_or_404
+from api.auth import admin_router, require_research
+from api.deps import ClockDep, IdPath, SessionDep, SettingsDep, community_or_404
+from api.errors import error_responses
 from core.campaigns import (
     Campaign,
     CampaignError,
@@ -38,8 +39,7 @@ from core.questionnaires.storage import (
     new_version,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["questionnaires"],
-                   dependencies=[Depends(require_admin)])
+router = admin_router("questionnaires")
 
 
 class ErrorMessage(BaseModel):
@@ -52,7 +52,8 @@ class CsvResponse(PlainTextResponse):
 
 def _csv_doc(description: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"description": description,
-                  "content": {"text/csv": {"schema": {"type": "string"}}}}}
+                  "content": {"text/csv": {"schema": {"type": "string"}}}},
+            **error_responses(404)}
 
 
 ContextQuery = Annotated[str | None, Query(
@@ -212,23 +213,24 @@ def _results(session: Session, questionnaire_id: int, context: str | None,
 
 
 @router.get("/questionnaires/{questionnaire_id}/results", response_model=ResultsView)
-def results(questionnaire_id: int, session: SessionDep, context: ContextQuery = None,
+def results(questionnaire_id: IdPath, session: SessionDep, context: ContextQuery = None,
             community: CommunityQuery = None) -> ResultsView:
     """Counts per answer and language, and free texts, under the privacy rules."""
     return results_view(_results(session, questionnaire_id, context, community))
 
 
-@router.get("/questionnaires/{questionnaire_id}/results.csv", response_class=CsvResponse,
+# response_class=Response: errors are then documented as JSON, the 200 as text/csv.
+@router.get("/questionnaires/{questionnaire_id}/results.csv", response_class=Response,
             responses=_csv_doc("question, language (\"all\" for every language), answer, "
                                "count: the counts that /results shows, nothing more"))
-def results_csv(questionnaire_id: int, session: SessionDep, context: ContextQuery = None,
+def results_csv(questionnaire_id: IdPath, session: SessionDep, context: ContextQuery = None,
                 community: CommunityQuery = None) -> CsvResponse:
     text = counts_csv(_results(session, questionnaire_id, context, community))
     return CsvResponse(text, headers={
         "Content-Disposition": f'attachment; filename="questionnaire-{questionnaire_id}.csv"'})
 
 
-@router.get("/questionnaires/{questionnaire_id}/responses.csv", response_class=CsvResponse,
+@router.get("/questionnaires/{questionnaire_id}/responses.csv", response_class=Response,
             dependencies=[Depends(require_research)],
             responses={**_csv_doc("one row per response (pseudonymous respondent, option "
                                   "codes, free texts) of the residents who consented to "
@@ -236,7 +238,7 @@ def results_csv(questionnaire_id: int, session: SessionDep, context: ContextQuer
                        403: {"model": ErrorMessage,
                              "description": "no consent version is marked as mentioning "
                                             "research use"}})
-def responses_csv(questionnaire_id: int, session: SessionDep, settings: SettingsDep,
+def responses_csv(questionnaire_id: IdPath, session: SessionDep, settings: SettingsDep,
                   context: ContextQuery = None) -> CsvResponse:
     """Row-level answers, for research only (a token with the research role)."""
     if not settings.research_consent_versions:
@@ -321,7 +323,7 @@ def _campaign_or_404(session: Session, campaign_id: int) -> Campaign:
 
 
 @router.get("/campaigns/{campaign_id}", tags=["campaigns"], response_model=CampaignView)
-def read_campaign(campaign_id: int, session: SessionDep) -> CampaignView:
+def read_campaign(campaign_id: IdPath, session: SessionDep) -> CampaignView:
     """The campaign with its progress: sent, started, completed (counts only)."""
     campaign = _campaign_or_404(session, campaign_id)
     return CampaignView.model_validate(campaign_summary(session, campaign))
@@ -329,7 +331,7 @@ def read_campaign(campaign_id: int, session: SessionDep) -> CampaignView:
 
 @router.post("/campaigns/{campaign_id}/cancel", tags=["campaigns"],
              response_model=CancelledCampaign)
-def cancel_campaign_route(campaign_id: int, session: SessionDep, clock: ClockDep
+def cancel_campaign_route(campaign_id: IdPath, session: SessionDep, clock: ClockDep
                           ) -> CancelledCampaign:
     """Stop a campaign: not sent, or not reminded; messages still waiting are held back
     (``held_back``). Answers already given stay. 409 once its reminder has gone."""

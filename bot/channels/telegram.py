@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -63,8 +64,85 @@ def incoming_from_update(update: Update) -> IncomingMessage | None:
         locale_hint=user.language_code if user is not None else None)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _optional_str(item: dict[str, Any], *keys: str) -> bool:
+    return all(item.get(key) is None or isinstance(item[key], str) for key in keys)
+
+
+def _user_problem(user: Any) -> str | None:
+    if not isinstance(user, dict):
+        return "no sender"
+    if not _is_int(user.get("id")) or not isinstance(user.get("first_name"), str) \
+            or not _optional_str(user, "last_name", "username", "language_code"):
+        return "a sender without a numeric id or a name"
+    return None
+
+
+def _message_problem(message: Any) -> str | None:
+    if not isinstance(message, dict):
+        return "a message that is not an object"
+    chat = message.get("chat")
+    if not isinstance(chat, dict) or not _is_int(chat.get("id")) \
+            or not isinstance(chat.get("type"), str) or not _optional_str(chat, "title"):
+        return "a message without a chat"
+    if not _is_int(message.get("message_id")) or not _is_int(message.get("date")):
+        return "a message without an id or a date"
+    if not _optional_str(message, "text"):
+        return "a text that is not a string"
+    if message.get("from") is not None:
+        return _user_problem(message["from"])
+    return None
+
+
+def update_problem(data: Any) -> str | None:
+    """Why a webhook body is not an update we can handle, or None when it is.
+
+    Checked before PTB parses it: PTB trusts its input, so a message without a chat or a
+    ``"text": 7`` would parse and then fail deep in the inbox.
+    """
+    if not isinstance(data, dict):
+        return f"not an object but {type(data).__name__}"
+    if not _is_int(data.get("update_id")):
+        return "no numeric update_id"
+    if "callback_query" in data:
+        query = data["callback_query"]
+        if not isinstance(query, dict) or not isinstance(query.get("id"), str):
+            return "a callback query without an id"
+        problem = _user_problem(query.get("from"))
+        if problem is not None:
+            return f"a callback query with {problem}"
+        if not _optional_str(query, "data", "chat_instance"):
+            return "a callback query whose data is not a string"
+        if query.get("message") is not None:
+            return _message_problem(query["message"])
+        return None
+    if "message" in data:
+        return _message_problem(data["message"])
+    return "neither a message nor a callback query"
+
+
 def parse_update(data: dict[str, Any]) -> Update:
     return Update.de_json(data, None)
+
+
+def webhook_update(data: Any, bot: Bot | None = None) -> Update | None:
+    """The update in a webhook body, or None (logged, once) when it is not one we handle.
+
+    Telegram resends what is not acknowledged, so an odd update is answered 200 and left.
+    """
+    problem = update_problem(data)
+    if problem is None:
+        try:
+            return Update.de_json(data, bot)
+        except Exception as exc:  # PTB's parsing, on a shape our checks let through
+            problem = f"unparsable ({exc.__class__.__name__})"
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    log.warning("ignored a Telegram update (id %s): %s", update_id if _is_int(update_id)
+                else "none", problem)
+    return None
 
 
 def build_application(token: str, api_url: str) -> Application:
@@ -169,9 +247,6 @@ class TelegramSender:
             body["reply_markup"] = markup
         return _message_ref(identity, self.call("sendMessage", body=body))
 
-    def answer_callback(self, callback_query_id: str) -> None:
-        self.call("answerCallbackQuery", body={"callback_query_id": callback_query_id})
-
     def _image(self, payload: dict[str, Any]) -> bytes | None:
         token = payload.get("image_token")
         if not token or self.engine is None:
@@ -239,10 +314,12 @@ async def on_update(bot: Bot, engine: Engine, update: Update, settings: Settings
 
 
 async def poll_updates(bot: Bot, engine: Engine, settings: Settings, stop: asyncio.Event,
-                       clock: Clock = utc_now, timeout: int = 10) -> None:
+                       clock: Clock = utc_now, timeout: int = 10,
+                       report: Callable[[str | None], None] | None = None) -> None:
     """Long polling (``getUpdates``) for when there is no public URL for a webhook.
 
     Telegram refuses ``getUpdates`` while a webhook is set: call ``delete_webhook`` first.
+    ``report`` is told after each call: None when Telegram answered, else what failed.
     """
     offset: int | None = None
     while not stop.is_set():
@@ -252,10 +329,15 @@ async def poll_updates(bot: Bot, engine: Engine, settings: Settings, stop: async
         except RetryAfter as exc:
             await asyncio.sleep(_seconds(exc.retry_after))
             continue
-        except TelegramError:
-            log.warning("getUpdates failed; retrying", exc_info=True)
+        except TelegramError as exc:
+            if report is not None:
+                report(f"getUpdates: {exc.__class__.__name__}")
+            else:
+                log.warning("getUpdates failed; retrying", exc_info=True)
             await asyncio.sleep(1)
             continue
+        if report is not None:
+            report(None)
         for update in updates:
             try:
                 await on_update(bot, engine, update, settings, clock)

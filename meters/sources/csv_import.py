@@ -19,6 +19,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import numpy.typing as npt
@@ -65,10 +66,13 @@ class ParsedReadings:
             self.errors.append(RowError(int(row), sensor, reason))
 
 
-def read_text(source: str | Path | bytes) -> tuple[str, str | None]:
-    """The CSV text and, when it came from a file, the file's stem."""
+def read_text(source: str | Path | bytes | IO[bytes]) -> tuple[str, str | None]:
+    """The CSV text and, when it came from a file, the file's stem. A binary file object is
+    what the API hands over (the request body, spooled to disk as it arrived)."""
     if isinstance(source, bytes):
         return source.decode("utf-8-sig"), None
+    if not isinstance(source, str | Path):
+        return source.read().decode("utf-8-sig"), None
     if isinstance(source, Path) or ("\n" not in source and Path(source).is_file()):
         path = Path(source)
         return path.read_text(encoding="utf-8-sig"), path.stem

@@ -78,3 +78,11 @@ def whatsapp_form(body: str, sid: str, sender: str = "whatsapp:+32470987654"
     form.update(Body=body, MessageSid=sid, SmsMessageSid=sid, SmsSid=sid, From=sender,
                 WaId=sender.removeprefix("whatsapp:+"))
     return form
+
+
+def detail_text(response: Response) -> str:
+    """An error's words: ``detail`` is a sentence, or (422) a list of problems with a msg."""
+    detail = response.json()["detail"]
+    if isinstance(detail, list):
+        return " ".join(str(item["msg"]) for item in detail)
+    return str(detail)

@@ -13,6 +13,7 @@ from api.app import create_app
 from core.communities import create_community
 from core.config import Settings
 from core.db import session_scope
+from tests.api.helpers import detail_text
 from tests.meters.conftest import SAMPLE_DATA
 
 NOW = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # 17:00 in Brussels
@@ -139,7 +140,7 @@ def test_a_body_that_is_not_csv_gets_a_reason(client: TestClient, content: bytes
                                               headers: dict[str, str], code: int,
                                               reason: str) -> None:
     response = client.post(f"{BASE}/readings", content=content, headers=headers)
-    assert response.status_code == code and reason in response.json()["detail"]
+    assert response.status_code == code and reason in detail_text(response)
 
 
 def test_the_sample_wide_export_imports_through_the_api(client: TestClient) -> None:

@@ -1,8 +1,9 @@
 """A fake Telegram Bot API on loopback: ``POST /bot<token>/<method>``, real answer shapes.
 
-Switch failures on with ``fail_next`` (429 with ``retry_after``, 5xx), ``blocked`` chats
-(403 "bot was blocked by the user") and ``max_per_second`` (429 when exceeded). Every request
-is kept in ``requests``; successful sends in ``sent``. Queue updates for ``getUpdates`` with
+Switch failures on with ``fail_next`` (sends: 429 with ``retry_after``, 5xx), ``fail_method``
+(any method, e.g. ``getMe`` at start-up), ``blocked`` chats (403 "bot was blocked by the
+user") and ``max_per_second`` (429 when exceeded). Every request is kept in ``requests``;
+successful sends in ``sent``. Queue updates for ``getUpdates`` with
 ``push_update``.
 """
 
@@ -61,6 +62,7 @@ class FakeTelegram:
         self.latency = 0.0
         self.webhook: dict[str, Any] | None = None
         self._failures: deque[str] = deque()
+        self._method_failures: dict[str, deque[str]] = {}
         self._updates: list[dict[str, Any]] = []
         self._send_times: deque[float] = deque()
         self._lock = threading.Condition()
@@ -76,6 +78,12 @@ class FakeTelegram:
         """The next ``count`` sends answer ``kind``: "429", "500", "502" or "403"."""
         with self._lock:
             self._failures.extend([kind] * count)
+
+    def fail_method(self, method: str, count: int, kind: str = "502") -> None:
+        """The next ``count`` calls of ``method`` (e.g. "getMe", "setWebhook") answer
+        ``kind``: Telegram down at start-up, then back."""
+        with self._lock:
+            self._method_failures.setdefault(method, deque()).extend([kind] * count)
 
     def push_update(self, update: dict[str, Any]) -> None:
         with self._lock:
@@ -107,6 +115,11 @@ class FakeTelegram:
             self.requests.append((method, request))
         if self.latency:
             time.sleep(self.latency)
+        with self._lock:
+            queued = self._method_failures.get(method)
+            failure = queued.popleft() if queued else None
+        if failure is not None:
+            return self._error(failure)
         fields = {key: _decoded(value) for key, value in request.fields.items()}
         if method in SEND_METHODS:
             refusal = self._refusal(fields)
