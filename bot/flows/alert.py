@@ -17,10 +17,11 @@ from bot.flows.base import FlowResult, FlowState, RecordAlertIntent, Who, say
 from bot.flows.menu import menu_message
 from bot.i18n import Translator, choose_locale, translator
 from bot.i18n.formatting import local
+from bot.rendering.scheduled import opening
 from bot.rendering.survey_invitations import survey_message
 from core.alerts import Alert, AlertIntent, AlertStage
 from core.clock import as_utc
-from core.messages import Choice, IncomingMessage
+from core.messages import Choice, ConversationOpening, IncomingMessage, RenderedMessage
 from core.models import Community, Contact
 from core.questionnaires import (
     Questionnaire,
@@ -28,7 +29,6 @@ from core.questionnaires import (
     latest_questionnaire,
     load_content,
 )
-from scheduler.timeline import RenderedMessage
 
 FLOW = "alert"
 BUTTON_PREFIX = "alert:"
@@ -70,7 +70,7 @@ class AlertMessages:
         locale = choose_locale(contact.locale, None, community.default_locale)
         t = translator(locale)
         assert alert.id is not None
-        awaits = None
+        opens: ConversationOpening | None = None
         choices: tuple[Choice, ...] = ()
         if stage is AlertStage.NOTICE_24H:
             text = t.gettext(
@@ -87,7 +87,7 @@ class AlertMessages:
             text = t.gettext("Voisins: the alert starts now, until {time}. Will you join in?",
                              time=time_text(alert, community, locale))
             choices = intent_choices(t, alert.id)
-            awaits = (FLOW, "intent", {"alert_id": alert.id})
+            opens = opening(FLOW, "intent", {"alert_id": alert.id})
         elif stage is AlertStage.END:
             text = t.gettext("Voisins: the alert is over. Thank you! "
                              "You can use electricity as usual.")
@@ -96,7 +96,7 @@ class AlertMessages:
                              when=when_text(alert, community, locale))
         payload = {"text": text, "locale": locale,
                    "choices": [{"key": c.key, "label": c.label} for c in choices]}
-        return RenderedMessage(kind=f"alert_{stage.value}", payload=payload, awaits=awaits)
+        return RenderedMessage(kind=f"alert_{stage.value}", payload=payload, opens=opens)
 
     def survey(self, session: Session, stage: AlertStage, alert: Alert, community: Community,
                contact: Contact, now: datetime) -> RenderedMessage | None:
