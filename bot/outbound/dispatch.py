@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -209,20 +209,20 @@ class RateLimiter:
         soonest = min(lanes, key=lambda lane: paces[lane].next_at)
         return soonest, paces[soonest]
 
-    def delay(self, channel: str, address: str, lanes: Sequence[str] = ()) -> float:
+    def delay(self, channel: str, address: str) -> float:
         """Seconds until this address has a free slot (without reserving it)."""
-        limits = self.limits.get(channel)
-        if limits is None:
+        return self._wait_for(channel, [(channel, "*"), (channel, address)])
+
+    def chat_delay(self, channel: str, address: str) -> float:
+        """Seconds until this chat's own pace allows a message, whatever the channel's."""
+        return self._wait_for(channel, [(channel, address)])
+
+    def _wait_for(self, channel: str, keys: list[tuple[str, str]]) -> float:
+        if channel not in self.limits:
             return 0.0
-        keys = [(channel, "*"), (channel, address)]
         with self._lock:
             now = self.monotonic()
-            waits = [self._paces[k].next_at - now for k in keys if k in self._paces]
-            lane_waits = [self._paces[k].next_at - now for k in
-                          ((channel, f"lane:{lane}") for lane in lanes) if k in self._paces]
-            if lane_waits and len(lane_waits) == len(lanes):
-                waits.append(min(lane_waits))
-            return max([0.0, *waits])
+            return max([0.0, *(self._paces[k].next_at - now for k in keys if k in self._paces)])
 
 
 def usual_lane(address: str, lanes: Sequence[str]) -> str:
@@ -275,7 +275,7 @@ def recover_interrupted(engine: Engine, now: datetime) -> int:
         return outbox.take_back_lapsed(session, now)
 
 
-def dispatch_forever(engine: Engine, senders: dict[str, Sender], stop: threading.Event,
+def dispatch_forever(engine: Engine, senders: Mapping[str, Sender], stop: threading.Event,
                      clock: Clock = utc_now, limiter: RateLimiter | None = None,
                      idle_wait: float = 0.2, batch: int = 100, workers: int = 1,
                      lease: timedelta = outbox.LEASE) -> None:
@@ -297,7 +297,7 @@ def dispatch_forever(engine: Engine, senders: dict[str, Sender], stop: threading
             stop.wait(idle_wait)
 
 
-def dispatch_due(engine: Engine, senders: dict[str, Sender], clock: Clock = utc_now,
+def dispatch_due(engine: Engine, senders: Mapping[str, Sender], clock: Clock = utc_now,
                  limit: int = 100, channel: str | None = None,
                  limiter: RateLimiter | None = None, workers: int = 1,
                  lease: timedelta = outbox.LEASE) -> DispatchReport:
@@ -327,9 +327,16 @@ def dispatch_due(engine: Engine, senders: dict[str, Sender], clock: Clock = utc_
     for job in jobs:
         by_address.setdefault(job.row.identity_id, []).append(job)
 
+    queue = _QueueOrder()
+
     def run(batch: list[_Job]) -> None:
+        held = False
         for job in batch:
-            log_.add(job.row, _send_one(job, clock, limiter))
+            # One address's messages keep their order: after one waits, the rest wait.
+            outcome = _Paced(timedelta(0)) if held else \
+                _send_one(job, clock, limiter, queue)
+            held = held or isinstance(outcome, _Paced)
+            log_.add(job.row, outcome)
 
     keeper.start()
     try:
@@ -395,7 +402,7 @@ class _Job:
     sender: Sender
 
 
-def _jobs_to_send(session: Session, rows: list[OutboxMessage], senders: dict[str, Sender],
+def _jobs_to_send(session: Session, rows: list[OutboxMessage], senders: Mapping[str, Sender],
                   now: datetime, report: DispatchReport) -> list[_Job]:
     """Settle, in the claiming transaction, the rows that must not go; return the others."""
     recipients = outbox.recipients_of(session, rows)
@@ -426,15 +433,45 @@ class _Paced:
 _Outcome = Exception | str | None | _Paced
 
 
-def _send_one(job: _Job, clock: Clock, limiter: RateLimiter | None) -> _Outcome:
+class _QueueOrder:
+    """Within a pass: once a row waits because its whole channel is busy, the rows of lower
+    priority on that channel wait too, so that alerts go before questionnaires and chats
+    even while the channel is saturated (the waiting rows are due again at once, and claims
+    go by priority)."""
+
+    def __init__(self) -> None:
+        self._floors: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def must_wait(self, row: OutboxMessage) -> bool:
+        with self._lock:
+            floor = self._floors.get(row.channel)
+        return floor is not None and row.priority > floor
+
+    def channel_full(self, row: OutboxMessage) -> None:
+        with self._lock:
+            self._floors[row.channel] = min(self._floors.get(row.channel, row.priority),
+                                            row.priority)
+
+
+def _send_one(job: _Job, clock: Clock, limiter: RateLimiter | None,
+              queue: _QueueOrder | None = None) -> _Outcome:
     address = job.identity.address
     pooled = job.sender if isinstance(job.sender, PooledSender) else None
     lanes = pooled.lanes if pooled is not None else ()
     lane = None
     if limiter is not None:
+        if queue is not None and queue.must_wait(job.row):
+            return _Paced(timedelta(0))
         slot = limiter.acquire_lane(job.row.channel, address, lanes, MAX_PACING_WAIT)
         if slot is None:
-            return _Paced(timedelta(seconds=limiter.delay(job.row.channel, address, lanes)))
+            chat_wait = limiter.chat_delay(job.row.channel, address)
+            if chat_wait > MAX_PACING_WAIT:
+                # This chat (a busy group) is the limit: come back when it is free.
+                return _Paced(timedelta(seconds=chat_wait))
+            if queue is not None:
+                queue.channel_full(job.row)
+            return _Paced(timedelta(0))
         lane = slot[0]
     try:
         if pooled is not None and lane is not None:

@@ -25,6 +25,12 @@ def _downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(config, revision)
 
 
+def _insert(connection: sa.Connection, table: sa.Table, **values: object) -> int:
+    key = connection.execute(sa.insert(table).values(**values)).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 def test_existing_rows_get_subject_stage_priority_and_deadline(engine: Engine) -> None:
     _downgrade(engine, "0008")
     tables = sa.MetaData()
@@ -40,14 +46,14 @@ def test_existing_rows_get_subject_stage_priority_and_deadline(engine: Engine) -
         "reply:sms:SM123:0": ("reply", "pending"),
     }
     with engine.begin() as connection:
-        community_id = connection.execute(sa.insert(community).values(
-            slug="c", name="C", timezone="Europe/Brussels", default_locale="fr",
-            join_code="CCC", quiet_hours="22:00-08:00", privacy_k=5)).inserted_primary_key[0]
-        identity_id = connection.execute(sa.insert(identity).values(
-            channel="sms", address="+32470000001", reachable=True)).inserted_primary_key[0]
-        alert_id = connection.execute(sa.insert(alert).values(
-            community_id=community_id, kind="surprise", status="scheduled", starts_at=STARTS,
-            ends_at=ENDS, record_only=False)).inserted_primary_key[0]
+        community_id = _insert(connection, community, slug="c", name="C",
+                               timezone="Europe/Brussels", default_locale="fr",
+                               join_code="CCC", quiet_hours="22:00-08:00", privacy_k=5)
+        identity_id = _insert(connection, identity, channel="sms", address="+32470000001",
+                              reachable=True)
+        alert_id = _insert(connection, alert, community_id=community_id, kind="surprise",
+                           status="scheduled", starts_at=STARTS, ends_at=ENDS,
+                           record_only=False)
         for key, (kind, status) in rows.items():
             connection.execute(sa.insert(outbox).values(
                 dedupe_key=key.format(a=alert_id), identity_id=identity_id, channel="sms",

@@ -14,9 +14,16 @@ from bot.channels.senders import build_senders
 from bot.flows.alert import AlertMessages, post_alert_respondents
 from bot.outbound.dispatch import dispatch_due
 from bot.rendering.survey_invitations import campaign_message
-from core.alerts import Alert, AlertKind, AlertStage, StepStatus, alert_summary, cancel_alert
+from core.alerts import (
+    Alert,
+    AlertKind,
+    AlertStage,
+    StepStatus,
+    alert_summary,
+    cancel_alert,
+    steps_of,
+)
 from core.alerts import plan_alert as plan
-from core.alerts import steps_of
 from core.campaigns import campaign_progress, create_campaign
 from core.communities import community_by_slug
 from core.db import session_scope
@@ -61,7 +68,7 @@ def test_reroute_then_cancel_tells_everyone_told_once_on_the_channel_they_were_t
     _walk(engine, fake_telegram, fake_twilio, notice_at)
     with Session(engine) as session:
         rerouted = session.exec(select(OutboxMessage).where(
-            OutboxMessage.dedupe_key.endswith(":via:sms"))).all()  # type: ignore[union-attr]
+            OutboxMessage.dedupe_key.endswith(":via:sms"))).all()
     # The rerouted rows keep the subject: the same alert's notice, for the same person.
     assert len(rerouted) == len(WHATSAPP)
     assert all((r.subject_kind, r.subject_id, r.stage) == ("alert", alert_id, "notice_24h")

@@ -19,6 +19,7 @@ from bot.flows.alert import AlertMessages
 from bot.rendering.survey_invitations import campaign_message
 from core.alerts import Alert, AlertKind, AlertStage, AlertStep, StepStatus, plan_alert
 from core.campaigns import Campaign, CampaignStatus, create_campaign
+from core.clock import Clock
 from core.communities import community_by_slug, create_community
 from core.config import Settings, get_settings
 from core.contacts import enrol_contact
@@ -34,6 +35,10 @@ from tests.fakes.community import seed_residents
 from tests.fakes.surveys import mood_definition
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Brussels
+
+
+def fixed(moment: datetime) -> Clock:
+    return lambda: moment
 BROKEN = "echappee"
 
 
@@ -109,7 +114,7 @@ def test_a_step_that_keeps_raising_is_marked_failed_with_its_reason(
     broken, _ = two_alerts
     moment = NOW + timedelta(minutes=31)
     for attempt in range(1, retries.MAX_ATTEMPTS + 1):
-        run_due_steps(engine, BrokenForOneCommunity(), clock=lambda: moment)
+        run_due_steps(engine, BrokenForOneCommunity(), clock=fixed(moment))
         moment += retries.backoff(attempt)
     assert moment < NOW + timedelta(hours=1)  # all before the start
     step = _notice(engine, broken)
@@ -168,7 +173,7 @@ def test_a_campaign_that_raises_does_not_hold_up_the_next(engine: Engine) -> Non
     assert report.failed == [(first, "ValueError: bad questionnaire row")]
     for _ in range(retries.MAX_ATTEMPTS - 1):
         moment += retries.MAX_RETRY
-        run_due_campaigns(engine, broken_for_french, clock=lambda: moment)
+        run_due_campaigns(engine, broken_for_french, clock=fixed(moment))
     with Session(engine) as session:
         campaign = session.get(Campaign, first)
         assert campaign is not None

@@ -24,7 +24,7 @@ from bot.rendering.survey_invitations import campaign_message
 from core import outbox
 from core.alerts import Alert, AlertKind, alert_summary, plan_alert
 from core.campaigns import campaign_progress, create_campaign
-from core.clock import utc_now
+from core.clock import Clock, utc_now
 from core.communities import community_by_slug, create_community
 from core.db import session_scope
 from core.identities import touch_identity
@@ -36,6 +36,10 @@ from tests.fakes.community import RESIDENTS, seed_residents
 from tests.fakes.surveys import mood_definition
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Brussels
+
+
+def fixed(moment: datetime) -> Clock:
+    return lambda: moment
 
 
 class Recording:
@@ -124,7 +128,7 @@ def test_a_row_failing_every_time_expires_after_the_attempt_cap(engine: Engine) 
     sender = Recording(fail=True)
     moment = NOW
     for _ in range(outbox.MAX_ATTEMPTS + 3):
-        dispatch_due(engine, {"telegram": sender}, clock=lambda: moment)
+        dispatch_due(engine, {"telegram": sender}, clock=fixed(moment))
         moment += outbox.MAX_BACKOFF
     [row] = _rows(engine)
     assert row.status == OutboxStatus.EXPIRED.value and row.attempts == outbox.MAX_ATTEMPTS
@@ -144,8 +148,8 @@ def test_rows_for_a_channel_without_a_sender_wait_untouched_then_expire(
     _queue(engine, "sms", 2)  # a chat reply: stale after a day
     sender = Recording()
     for hours in (0, 1, 23):
-        report = dispatch_due(engine, {"telegram": sender}, clock=lambda: NOW + timedelta(
-            hours=hours))
+        at = NOW + timedelta(hours=hours)
+        report = dispatch_due(engine, {"telegram": sender}, clock=fixed(at))
         assert report.total == 0
     assert {(row.status, row.attempts) for row in _rows(engine)} == {("pending", 0)}
     report = dispatch_due(engine, {"telegram": sender}, clock=lambda: NOW + timedelta(
