@@ -23,7 +23,7 @@ from bot.outbound.dispatch import (
 from bot.rendering.survey_invitations import campaign_message
 from core import outbox
 from core.alerts import Alert, AlertKind, alert_summary, plan_alert
-from core.campaigns import campaign_progress, create_campaign
+from core.campaigns import Campaign, campaign_progress, closes_at, create_campaign
 from core.clock import Clock, utc_now
 from core.communities import community_by_slug, create_community
 from core.db import session_scope
@@ -121,6 +121,34 @@ def test_a_questionnaire_not_sent_within_48_hours_expires_and_is_counted(
         assert campaign_progress(session, campaign_id) == {
             "sent": telegram, "expired": len(RESIDENTS) - telegram, "started": 0,
             "completed": 0}
+
+
+def test_a_reminder_not_sent_before_its_campaign_closes_expires(engine: Engine) -> None:
+    residents = seed_residents(engine, NOW)
+    with session_scope(engine) as session:
+        community = community_by_slug(session, "echappee")
+        assert community is not None
+        create_questionnaire(session, mood_definition(), NOW)
+        campaign = create_campaign(session, community, "mood", NOW)
+        assert campaign.id is not None
+        campaign_id = campaign.id
+    sender = Recording()
+    run_due_campaigns(engine, campaign_message, clock=fixed(NOW))
+    dispatch_due(engine, _everyone(sender), clock=fixed(NOW))
+    reminder_at = NOW + timedelta(hours=48)
+    run_due_campaigns(engine, campaign_message, clock=fixed(reminder_at))
+    with Session(engine) as session:
+        reminders = session.exec(select(OutboxMessage).where(
+            OutboxMessage.stage == "reminder")).all()
+        sent = session.get(Campaign, campaign_id)
+        assert sent is not None
+        closing = closes_at(sent)
+    assert len(reminders) == len(residents) and closing == NOW + timedelta(hours=72)
+    assert all(row.expires_at is not None and row.expires_at.replace(tzinfo=UTC) <= closing
+               for row in reminders)
+    # The dispatcher was down until the questionnaire closed: no reminder goes.
+    report = dispatch_due(engine, _everyone(sender), clock=fixed(closing))
+    assert report.expired == len(residents) and report.sent == 0
 
 
 def test_a_row_failing_every_time_expires_after_the_attempt_cap(engine: Engine) -> None:
