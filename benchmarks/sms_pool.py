@@ -97,6 +97,7 @@ def main() -> None:
             senders = build_senders(engine, settings)
             limiter = RateLimiter(channel_limits(settings))
             start = time.perf_counter()
+            cpu_start = time.process_time()
             while True:
                 report = dispatch_due(engine, senders, limiter=limiter, workers=args.workers)
                 if report.total == 0:
@@ -105,6 +106,7 @@ def main() -> None:
                         break
                     time.sleep(0.01)
             elapsed = time.perf_counter() - start
+            cpu = time.process_time() - cpu_start
             with Session(engine) as session:
                 left = session.exec(select(func.count()).select_from(OutboxMessage).where(
                     OutboxMessage.status != OutboxStatus.SENT.value)).one()
@@ -122,6 +124,8 @@ def main() -> None:
     print(f"busiest number: {busiest:g} SMS in one second (limit {args.rate:g}); "
           f"requests to the fake: {requests}; rows not sent: {left}; "
           f"largest attempts on a row: {most_attempts}")
+    print(f"dispatcher CPU: {cpu:.2f} s ({cpu / max(sent, 1) * 1000:.1f} ms per SMS, "
+          f"{cpu / elapsed * 100:.0f} % of one core)")
 
 
 if __name__ == "__main__":
