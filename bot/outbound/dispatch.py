@@ -400,12 +400,17 @@ class _Job:
     row: OutboxMessage
     identity: ChannelIdentity
     sender: Sender
+    # The sender's lanes when it has several (``PooledSender``), else None.
+    pooled: PooledSender | None = None
 
 
 def _jobs_to_send(session: Session, rows: list[OutboxMessage], senders: Mapping[str, Sender],
                   now: datetime, report: DispatchReport) -> list[_Job]:
     """Settle, in the claiming transaction, the rows that must not go; return the others."""
     recipients = outbox.recipients_of(session, rows)
+    # Checked once per sender, not per row: a runtime protocol check is not free.
+    pooled = {channel: sender for channel, sender in senders.items()
+              if isinstance(sender, PooledSender)}
     jobs = []
     for row in rows:
         recipient = recipients.get(row.id) if row.id is not None else None
@@ -419,7 +424,7 @@ def _jobs_to_send(session: Session, rows: list[OutboxMessage], senders: Mapping[
             outbox.put_back(session, row, timedelta(minutes=1), now)
             report.paced += 1
         else:
-            jobs.append(_Job(row, recipient.identity, sender))
+            jobs.append(_Job(row, recipient.identity, sender, pooled.get(row.channel)))
     return jobs
 
 
@@ -457,7 +462,7 @@ class _QueueOrder:
 def _send_one(job: _Job, clock: Clock, limiter: RateLimiter | None,
               queue: _QueueOrder | None = None) -> _Outcome:
     address = job.identity.address
-    pooled = job.sender if isinstance(job.sender, PooledSender) else None
+    pooled = job.pooled
     lanes = pooled.lanes if pooled is not None else ()
     lane = None
     if limiter is not None:
