@@ -27,6 +27,7 @@ demo: db
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 test: translations lint
 	$(BIN)/voisins db upgrade --url sqlite:///$(CURDIR)/.venv/smoke.db

@@ -1,6 +1,8 @@
 """``voisins serve``: the API and webhooks (uvicorn), the outbox dispatcher thread and the
-scheduler (alert timeline, collective results, survey expiry, daily meter digest).
+scheduler (alert timeline, campaigns, collective results, survey expiry, daily meter digest).
 
+This is where the parts meet: the scheduler is handed the bot's renderers (alert texts,
+campaign questions, results, digests), so that ``scheduler/`` never imports ``bot/``.
 Everything starts even when Telegram does not answer; ``GET /healthz`` says how each part is.
 """
 
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -16,11 +19,12 @@ from sqlalchemy.engine import Engine
 from api.app import create_app
 from api.health import ProcessHealth
 from api.logs import log_config
-from bot.channels.senders import build_senders
+from bot.channels.senders import build_senders, channel_limits
 from bot.flows.alert import AlertMessages, post_alert_respondents
 from bot.flows.meter_digest import MeterDigestMessages
 from bot.flows.results import AlertResultMessages
 from bot.outbound.dispatch import RateLimiter, dispatch_forever
+from bot.rendering.survey_invitations import campaign_message
 from core.clock import utc_now
 from core.config import Settings, get_settings
 from core.db import make_engine, migrate, session_scope
@@ -45,7 +49,8 @@ def start_dispatcher(engine: Engine, settings: Settings, stop: threading.Event
                               args=(engine, senders, stop),
                               # Parallel sends: a provider's round trip (tens of ms)
                               # would otherwise cap a fan-out below Telegram's 30/s.
-                              kwargs={"limiter": RateLimiter(), "workers": 8})
+                              kwargs={"limiter": RateLimiter(channel_limits(settings)),
+                                      "workers": 8})
     thread.start()
     return thread
 
@@ -57,16 +62,24 @@ def start_scheduler(engine: Engine, settings: Settings,
     results whose data is in, then closes expired surveys; once a day, the meter digest."""
     results = AlertResultMessages()
 
+    def expire_surveys() -> None:
+        with session_scope(engine) as session:
+            expire_responses(session, utc_now())
+
+    jobs: dict[str, Callable[[], object]] = {
+        "campaigns": lambda: run_due_campaigns(engine, campaign_message),
+        "results": lambda: send_due_results(engine, results, post_to_groups=post_to_groups),
+        "survey expiry": expire_surveys,
+    }
+
     def after_tick() -> None:
         if health is not None:
             health.ticked()
-        try:
-            run_due_campaigns(engine)
-            send_due_results(engine, results, post_to_groups=post_to_groups)
-            with session_scope(engine) as session:
-                expire_responses(session, utc_now())
-        except Exception:  # the next tick tries again; the clock must not stop
-            log.exception("results or survey expiry failed")
+        for name, job in jobs.items():
+            try:
+                job()
+            except Exception:  # one job failing holds up neither the others nor the clock
+                log.exception("%s failed; tried again next tick", name)
 
     def meter_digest() -> None:
         send_meter_digests(engine, utc_now, MeterDigestMessages())

@@ -10,11 +10,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, UniqueConstraint, func, or_
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, UniqueConstraint, func, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core.clock import as_utc
-from core.models import ChannelIdentity, Cluster, Community, Contact, Household, OutboxMessage
+from core.models import (
+    ChannelIdentity,
+    Cluster,
+    Community,
+    Contact,
+    Household,
+    OutboxMessage,
+    OutboxStatus,
+    Priority,
+    SubjectKind,
+)
+from core.outbox import Subject
 from core.quiet_hours import quiet_hours_shift
 from core.residents import counts_as_resident
 
@@ -46,6 +57,7 @@ class StepStatus(enum.StrEnum):
     MISSED = "missed"  # overdue by more than the grace: not sent late
     SKIPPED = "skipped"  # superseded (e.g. a later notice goes at once instead)
     CANCELLED = "cancelled"
+    FAILED = "failed"  # raised on every attempt: given up, with the reason
 
 
 NOTICE_STAGES = (AlertStage.NOTICE_24H, AlertStage.NOTICE_30MIN)
@@ -53,6 +65,10 @@ NOTICE_STAGES = (AlertStage.NOTICE_24H, AlertStage.NOTICE_30MIN)
 QUIET_STAGES = frozenset({AlertStage.QUESTIONNAIRE, AlertStage.REMINDER})
 MAX_DURATION = timedelta(hours=24)
 MIN_DURATION = timedelta(minutes=1)
+# "It is over, use electricity as usual" is news for a while after the end, not for ever.
+END_DEADLINE = timedelta(hours=1)
+# A questionnaire (or its reminder) not sent within this is not sent at all.
+QUESTIONNAIRE_DEADLINE = timedelta(hours=48)
 
 
 class AlertSettings(SQLModel, table=True):
@@ -105,6 +121,11 @@ class AlertStep(SQLModel, table=True):
     done_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     recipients: int = 0
+    # A step that raised: how often, why (the last time), and when it is tried again.
+    attempts: int = 0
+    last_error: str | None = None
+    retry_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
 class AlertReply(SQLModel, table=True):
@@ -313,7 +334,8 @@ def audience_for(session: Session, community_id: int, cluster_id: int | None
 
 
 def cancel_alert(session: Session, alert: Alert, now: datetime) -> list[AlertStep]:
-    """Drop pending steps; returns the steps that had already gone (their readers are told)."""
+    """Drop pending steps and hold back this alert's messages still waiting in the outbox;
+    returns the steps that had already gone (their readers are told)."""
     if alert.status == AlertStatus.CANCELLED.value:
         raise AlertPlanError("this alert is already cancelled")
     if as_utc(alert.ends_at) <= now:
@@ -328,6 +350,14 @@ def cancel_alert(session: Session, alert: Alert, now: datetime) -> list[AlertSte
             session.add(step)
         elif step.status == StepStatus.DONE.value:
             done.append(step)
+    session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.subject_kind) == SubjectKind.ALERT.value,
+               col(OutboxMessage.subject_id) == alert.id,
+               col(OutboxMessage.status) == OutboxStatus.PENDING.value)
+        .values(status=OutboxStatus.SUPPRESSED.value, last_error="alert cancelled",
+                updated_at=now)
+        .execution_options(synchronize_session=False))
     if done:
         session.add(AlertStep(alert_id=alert.id or 0, stage=AlertStage.CANCELLATION.value,
                               due_at=now))
@@ -351,22 +381,68 @@ def dedupe_key(alert_id: int, stage: str, contact_id: int) -> str:
     return f"alert:{alert_id}:{stage}:{contact_id}"
 
 
-def delivery_counts(session: Session, alert_id: int) -> dict[str, dict[str, int]]:
-    """Per stage: queued, sent, delivered, failed (from the outbox rows of this alert)."""
+def subject(alert_id: int, stage: str) -> Subject:
+    return Subject(SubjectKind.ALERT, alert_id, stage)
+
+
+def stage_deadline(alert: Alert, stage: str, due_at: datetime) -> datetime:
+    """After this, a message of ``stage`` is no longer true or useful: a notice once the
+    alert has started, the start message once it has ended."""
+    if stage in (AlertStage.NOTICE_24H, AlertStage.NOTICE_30MIN):
+        return as_utc(alert.starts_at)
+    if stage in (AlertStage.START, AlertStage.CANCELLATION):
+        return as_utc(alert.ends_at)
+    if stage == AlertStage.END:
+        return as_utc(alert.ends_at) + END_DEADLINE
+    return as_utc(due_at) + QUESTIONNAIRE_DEADLINE
+
+
+def stage_priority(stage: str) -> Priority:
+    """What happens to the grid now goes before questionnaires and chats."""
+    if stage in QUIET_STAGES or stage not in {s.value for s in AlertStage}:
+        return Priority.BULK
+    return Priority.ALERT
+
+
+# Rows whose message reached (or is reaching) the person: they were told about the alert.
+TOLD_STATUSES = (OutboxStatus.SENDING.value, OutboxStatus.SENT.value,
+                 OutboxStatus.DELIVERED.value, OutboxStatus.READ.value)
+DELIVERY_BUCKETS = {"pending": "queued", "sending": "queued", "sent": "sent",
+                    "delivered": "delivered", "read": "delivered", "failed": "failed",
+                    "undelivered": "failed", "suppressed": "failed", "expired": "expired"}
+
+
+def told_about(session: Session, alert_id: int) -> dict[int, int]:
+    """Contact id → the identity they were last told about the alert on (a message rerouted
+    from WhatsApp to SMS counts on SMS)."""
     rows = session.exec(
-        select(OutboxMessage.dedupe_key, OutboxMessage.status, func.count())
-        .where(col(OutboxMessage.dedupe_key).startswith(f"alert:{alert_id}:"))
-        .group_by(col(OutboxMessage.dedupe_key), col(OutboxMessage.status))
+        select(OutboxMessage.contact_id, OutboxMessage.identity_id)
+        .where(OutboxMessage.subject_kind == SubjectKind.ALERT.value,
+               OutboxMessage.subject_id == alert_id,
+               col(OutboxMessage.contact_id).is_not(None),
+               col(OutboxMessage.stage) != AlertStage.CANCELLATION.value,
+               col(OutboxMessage.status).in_(TOLD_STATUSES))
+        .order_by(col(OutboxMessage.id))).all()
+    return {contact_id: identity_id for contact_id, identity_id in rows
+            if contact_id is not None}
+
+
+def empty_delivery() -> dict[str, int]:
+    return {bucket: 0 for bucket in ("queued", "sent", "delivered", "failed", "expired")}
+
+
+def delivery_counts(session: Session, alert_id: int) -> dict[str, dict[str, int]]:
+    """Per stage: queued, sent, delivered, failed, expired (this alert's outbox rows)."""
+    rows = session.exec(
+        select(OutboxMessage.stage, OutboxMessage.status, func.count())
+        .where(OutboxMessage.subject_kind == SubjectKind.ALERT.value,
+               OutboxMessage.subject_id == alert_id)
+        .group_by(col(OutboxMessage.stage), col(OutboxMessage.status))
     ).all()
     counts: dict[str, dict[str, int]] = {}
-    buckets = {"pending": "queued", "sending": "queued", "sent": "sent", "delivered": "delivered",
-               "read": "delivered", "failed": "failed", "undelivered": "failed",
-               "suppressed": "failed"}
-    for key, status, number in rows:
-        stage = key.split(":")[2]
-        stage_counts = counts.setdefault(stage, {"queued": 0, "sent": 0, "delivered": 0,
-                                                 "failed": 0})
-        stage_counts[buckets.get(status, "queued")] += int(number)
+    for stage, status, number in rows:
+        stage_counts = counts.setdefault(stage or "", empty_delivery())
+        stage_counts[DELIVERY_BUCKETS.get(status, "queued")] += int(number)
     return counts
 
 
@@ -390,9 +466,8 @@ def alert_summary(session: Session, alert: Alert) -> dict[str, Any]:
         "record_only": alert.record_only,
         "timeline": [
             {"stage": s.stage, "due_at": as_utc(s.due_at).isoformat(), "status": s.status,
-             "recipients": s.recipients,
-             "delivery": counts.get(s.stage, {"queued": 0, "sent": 0, "delivered": 0,
-                                              "failed": 0})}
+             "recipients": s.recipients, "attempts": s.attempts, "last_error": s.last_error,
+             "delivery": counts.get(s.stage, empty_delivery())}
             for s in steps_of(session, alert.id)
         ],
         "replies": replies_of(session, alert.id),

@@ -3,8 +3,8 @@ with one reminder to those who have not finished.
 
 A campaign is a row; ``scheduler/campaigns.py`` sends it when due (never in quiet hours)
 and reminds once ``reminder_due_at`` has passed. Responses are asked in the context
-``campaign:{id}``; outbox keys are ``campaign:{id}:start:{contact}`` and
-``campaign:{id}:reminder:{contact}``.
+``campaign:{id}``; its outbox rows have the subject (campaign, id) and the stage "start" or
+"reminder".
 """
 
 from __future__ import annotations
@@ -13,12 +13,22 @@ import enum
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, func, update
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from core.alerts import audience_for, cluster_id_by_name
+from core.alerts import QUESTIONNAIRE_DEADLINE, audience_for, cluster_id_by_name
+from core.clock import as_utc
 from core.config import SUPPORTED_LOCALES
-from core.models import ChannelIdentity, Community, Contact, OutboxMessage, OutboxStatus
+from core.models import (
+    ChannelIdentity,
+    Community,
+    Contact,
+    OutboxMessage,
+    OutboxStatus,
+    SubjectKind,
+)
+from core.outbox import Subject
+from core.questionnaires.responses import DEFAULT_TTL
 from core.questionnaires.storage import (
     Questionnaire,
     Response,
@@ -28,6 +38,8 @@ from core.questionnaires.storage import (
 from core.residents import counts_as_resident
 
 DEFAULT_REMINDER_DELAY = timedelta(hours=48)
+START = "start"
+REMINDER = "reminder"
 
 
 class CampaignStatus(enum.StrEnum):
@@ -35,6 +47,7 @@ class CampaignStatus(enum.StrEnum):
     SENT = "sent"  # first question sent, reminder pending
     DONE = "done"  # reminder sent (or nothing left to remind)
     CANCELLED = "cancelled"  # stopped by a facilitator: nothing more goes out
+    FAILED = "failed"  # raised on every attempt: given up, with the reason
 
 
 class CampaignError(ValueError):
@@ -73,6 +86,10 @@ class Campaign(SQLModel, table=True):
     reminder_sent_at: datetime | None = _utc()
     reminded: int = 0
     cancelled_at: datetime | None = _utc()
+    # A send that raised: how often, why (the last time), and when it is tried again.
+    attempts: int = 0
+    last_error: str | None = None
+    retry_at: datetime | None = _utc()
 
 
 def context_of(campaign_id: int) -> str:
@@ -81,6 +98,26 @@ def context_of(campaign_id: int) -> str:
 
 def dedupe_key(campaign_id: int, stage: str, contact_id: int) -> str:
     return f"campaign:{campaign_id}:{stage}:{contact_id}"
+
+
+def subject(campaign_id: int, stage: str) -> Subject:
+    return Subject(SubjectKind.CAMPAIGN, campaign_id, stage)
+
+
+def closes_at(campaign: Campaign) -> datetime | None:
+    """When the campaign's questionnaire stops taking answers (its responses, opened with
+    the first question, expire); None before it is sent."""
+    return as_utc(campaign.sent_at) + DEFAULT_TTL if campaign.sent_at else None
+
+
+def message_deadline(campaign: Campaign, stage: str, now: datetime) -> datetime:
+    """The first question goes within 48 h or not at all; a reminder not after the
+    campaign closes."""
+    deadline = as_utc(now) + QUESTIONNAIRE_DEADLINE
+    closing = closes_at(campaign)
+    if stage == REMINDER and closing is not None:
+        deadline = min(deadline, closing)
+    return deadline
 
 
 def resolve_questionnaire(session: Session, ref: int | str) -> Questionnaire | None:
@@ -137,7 +174,8 @@ def cancel_campaign(session: Session, campaign: Campaign, now: datetime) -> int:
     session.add(campaign)
     held = session.exec(
         update(OutboxMessage)
-        .where(col(OutboxMessage.dedupe_key).startswith(f"campaign:{campaign.id}:"),
+        .where(col(OutboxMessage.subject_kind) == SubjectKind.CAMPAIGN.value,
+               col(OutboxMessage.subject_id) == campaign.id,
                col(OutboxMessage.status) == OutboxStatus.PENDING.value)
         .values(status=OutboxStatus.SUPPRESSED.value, last_error="campaign cancelled",
                 updated_at=now)
@@ -156,12 +194,29 @@ def campaign_audience(session: Session, campaign: Campaign
     return [(c, i) for c, i in everyone if c.locale == campaign.locale]
 
 
+def _first_question_readers(session: Session, campaign_id: int,
+                            statuses: tuple[str, ...] | None = None,
+                            excluded: tuple[str, ...] = ()) -> set[int]:
+    query = select(OutboxMessage.contact_id).where(
+        OutboxMessage.subject_kind == SubjectKind.CAMPAIGN.value,
+        OutboxMessage.subject_id == campaign_id, OutboxMessage.stage == START,
+        col(OutboxMessage.contact_id).is_not(None))
+    if statuses is not None:
+        query = query.where(col(OutboxMessage.status).in_(statuses))
+    if excluded:
+        query = query.where(col(OutboxMessage.status).not_in(excluded))
+    return {contact_id for contact_id in session.exec(query).all() if contact_id is not None}
+
+
 def campaign_progress(session: Session, campaign_id: int) -> dict[str, int]:
-    """sent: first questions queued (not held back); started: answered at least one question
-    or finished; completed: finished. Counts only, never who."""
-    sent = session.exec(select(func.count()).select_from(OutboxMessage).where(
-        col(OutboxMessage.dedupe_key).startswith(f"campaign:{campaign_id}:start:"),
-        col(OutboxMessage.status) != OutboxStatus.SUPPRESSED.value)).one()
+    """sent: people whose first question was queued (not held back, not expired; a message
+    rerouted from WhatsApp to SMS counts once); expired: people whose first question never
+    went because its deadline passed; started: answered at least one question or finished;
+    completed: finished. Counts only, never who."""
+    sent = _first_question_readers(session, campaign_id, excluded=(
+        OutboxStatus.SUPPRESSED.value, OutboxStatus.EXPIRED.value))
+    expired = _first_question_readers(session, campaign_id,
+                                      statuses=(OutboxStatus.EXPIRED.value,)) - sent
     started = completed = 0
     # Residents only: staff answers are not part of a response rate.
     for status, answers in session.exec(
@@ -173,7 +228,8 @@ def campaign_progress(session: Session, campaign_id: int) -> dict[str, int]:
             started += 1
         elif answers:
             started += 1
-    return {"sent": int(sent), "started": started, "completed": completed}
+    return {"sent": len(sent), "expired": len(expired), "started": started,
+            "completed": completed}
 
 
 def campaign_summary(session: Session, campaign: Campaign) -> dict[str, Any]:
@@ -193,5 +249,6 @@ def campaign_summary(session: Session, campaign: Campaign) -> dict[str, Any]:
         "sent_at": iso(campaign.sent_at), "reminder_due_at": iso(campaign.reminder_due_at),
         "reminder_sent_at": iso(campaign.reminder_sent_at),
         "cancelled_at": iso(campaign.cancelled_at),
+        "attempts": campaign.attempts, "last_error": campaign.last_error,
         "progress": campaign_progress(session, campaign.id),
     }

@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_sms_from: str | None = None
+    # More SMS throughput than one number gives: a pool of sender numbers (comma-separated
+    # E.164), each paced at ``sms_per_second_per_sender``; and/or a Messaging Service, sent
+    # as MessagingServiceSid instead of From (Twilio picks the number; the pool, when given,
+    # lists the service's numbers so that we pace for as many).
+    twilio_sms_pool: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    # A long code sends about one SMS segment per second.
+    sms_per_second_per_sender: float = 1.0
     twilio_whatsapp_from: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
     # WhatsApp templates for messages outside the 24 h window: a JSON file path or a JSON
@@ -56,6 +64,13 @@ class Settings(BaseSettings):
     # Wrong admin tokens one address may send within the window before it gets 429s.
     admin_auth_failures: int = 5
     admin_auth_window_seconds: float = 60.0
+
+    def sms_senders(self) -> tuple[str, ...]:
+        """The SMS sender numbers: the pool, else the one ``twilio_sms_from``."""
+        pool = [n.strip() for n in (self.twilio_sms_pool or "").split(",") if n.strip()]
+        if not pool and self.twilio_sms_from:
+            pool = [self.twilio_sms_from]
+        return tuple(dict.fromkeys(pool))
 
 
 @lru_cache(maxsize=1)

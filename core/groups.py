@@ -14,7 +14,8 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer
 from sqlmodel import Field, Session, SQLModel, select
 
 from core import outbox
-from core.models import ChannelIdentity, ChannelKind, OutboxMessage
+from core.models import ChannelIdentity, ChannelKind, OutboxMessage, Priority
+from core.outbox import Subject
 
 # Message kinds that carry nothing personal and may therefore go to a group.
 COLLECTIVE_KINDS = frozenset({
@@ -73,8 +74,11 @@ def group_identity(session: Session, chat_id: str, now: datetime) -> ChannelIden
 
 
 def post_to_groups(session: Session, community_id: int, *, dedupe_key: str, kind: str,
-                   payload: dict[str, Any], now: datetime) -> list[OutboxMessage]:
-    """Enqueue one collective message for every group linked to the community."""
+                   payload: dict[str, Any], now: datetime, subject: Subject | None = None,
+                   priority: Priority = Priority.CHAT, expires_at: datetime | None = None
+                   ) -> list[OutboxMessage]:
+    """Enqueue one collective message for every group linked to the community (with the
+    subject, priority and deadline the same message has for residents)."""
     if kind not in COLLECTIVE_KINDS:
         raise NotCollective(f"{kind!r} is not a collective message kind")
     # Buttons in a group would show everyone who pressed what: groups get the text only.
@@ -83,7 +87,8 @@ def post_to_groups(session: Session, community_id: int, *, dedupe_key: str, kind
     for group in groups_of(session, community_id):
         identity = group_identity(session, group.chat_id, now)
         row = outbox.enqueue(session, dedupe_key=f"{dedupe_key}:group:{group.chat_id}",
-                             identity=identity, kind=kind, payload=payload, now=now)
+                             identity=identity, kind=kind, payload=payload, now=now,
+                             subject=subject, priority=priority, expires_at=expires_at)
         if row is not None:
             rows.append(row)
     return rows

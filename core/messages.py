@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -49,3 +49,31 @@ class OutgoingMessage:
         }
         payload.update(self.extra)
         return payload
+
+
+@dataclass(frozen=True)
+class ConversationOpening:
+    """The conversation a scheduled message opens, so that a typed reply ("1") reaches the
+    right flow. Decided by whoever words the message (the bot), written by the scheduler.
+    """
+
+    flow: str
+    step: str
+    data: dict[str, Any]
+    ttl: timedelta
+    # The conversations this one may take over (None: no conversation). A resident in the
+    # middle of something they started themselves is not interrupted.
+    replaces: frozenset[str | None]
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A scheduled message worded for one reader: what goes in the outbox row."""
+
+    kind: str
+    payload: dict[str, Any]
+    # The conversation to open for the reply (e.g. the start message's "I'm in" choices).
+    opens: ConversationOpening | None = None
+    # When the message stops being true, if the wording side knows better than the
+    # message's kind (e.g. the questionnaire it asks closes then).
+    expires_at: datetime | None = None

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -47,6 +47,27 @@ class OutboxStatus(enum.StrEnum):
     UNDELIVERED = "undelivered"
     # Never sent on purpose: the contact stopped or was erased before the row's turn.
     SUPPRESSED = "suppressed"
+    # Never sent because it could no longer be true: its deadline passed, or it failed too
+    # many times to be sent in time.
+    EXPIRED = "expired"
+
+
+class SubjectKind(enum.StrEnum):
+    """What an outbox row is about (with ``OutboxMessage.subject_id``)."""
+
+    ALERT = "alert"
+    CAMPAIGN = "campaign"
+    WORKSHOP = "workshop"
+    BROADCAST = "broadcast"
+    CHECKIN = "checkin"
+
+
+class Priority(enum.IntEnum):
+    """The order due rows are claimed in: lower first."""
+
+    ALERT = 0  # an alert's notices, start, end, cancellation: late is useless
+    CHAT = 1  # an answer to someone who just wrote
+    BULK = 2  # questionnaires, reminders, results, digests
 
 
 class Community(SQLModel, table=True):
@@ -141,16 +162,35 @@ class InboundEvent(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
+    """One message to one address. The dedupe key only stops a second copy; what the row
+    belongs to is in columns: the contact, the subject (an alert, a campaign...) and the
+    subject's stage."""
+
+    __table_args__ = (
+        Index("ix_outboxmessage_subject", "subject_kind", "subject_id", "stage"),
+        Index("ix_outboxmessage_claim", "status", "priority", "next_attempt_at"),
+        Index("ix_outboxmessage_expiry", "status", "expires_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(unique=True, index=True)
     identity_id: int = _fk("channelidentity.id", nullable=False)
     contact_id: int | None = _fk("contact.id")
+    subject_kind: str | None = None  # a SubjectKind
+    subject_id: int | None = None
+    stage: str | None = None  # e.g. an AlertStage, "start" or "reminder" of a campaign
     channel: str
     kind: str = "reply"
+    priority: int = Priority.CHAT.value
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default=OutboxStatus.PENDING.value, index=True)
+    # Failed sends so far (pacing is not a failure); at MAX_ATTEMPTS the row expires.
     attempts: int = 0
     next_attempt_at: datetime | None = _utc_column(index=True)
+    # After this the message is no longer true or useful: it is expired, never sent late.
+    expires_at: datetime | None = _utc_column()
+    # While "sending", the dispatcher holding the row renews this; past it, the row is
+    # taken back (its dispatcher died).
+    leased_until: datetime | None = _utc_column()
     provider_id: str | None = Field(default=None, index=True)
     last_error: str | None = None
     created_at: datetime | None = _utc_column()

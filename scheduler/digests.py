@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from core import outbox
 from core.clock import Clock, as_utc
 from core.db import session_scope
-from core.models import ChannelIdentity, Community, Contact, Role
+from core.models import ChannelIdentity, Community, Contact, Priority, Role
 from core.quiet_hours import in_quiet_hours
 from meters.health import (
     SILENT_AFTER,
@@ -78,7 +78,8 @@ def send_meter_digests(engine: Engine, clock: Clock, renderer: DigestRenderer,
                 assert contact.id is not None
                 outbox.enqueue(session, dedupe_key=digest_key(community.id, day, contact.id),
                                identity=identity, kind=DIGEST_KIND,
-                               payload=renderer.render(digest, community, contact), now=now)
+                               payload=renderer.render(digest, community, contact), now=now,
+                               priority=Priority.BULK)
             report.sent.append((community.id, len(readers)))
     return report
 

@@ -7,7 +7,8 @@ figure is final. A meter that stays silent cannot hold the result back for ever:
 deadline (48 h after the end by default) it goes with what there is, which may honestly be
 "not enough data this time". Results wait for the end of quiet hours. One row in
 ``alertresult`` per alert, written in the same transaction as the outbox rows (dedupe
-``alert:{id}:result:{contact}``): a second scheduler, or a replay, sends nothing twice.
+``alert:{id}:result:{contact}``, subject the alert, stage "result"): a second scheduler, or
+a replay, sends nothing twice.
 
 Only the community aggregate reaches the renderer: never a neighbour's figures.
 """
@@ -23,10 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core import outbox
-from core.alerts import Alert, AlertStatus, audience, dedupe_key
+from core.alerts import Alert, AlertStatus, audience, dedupe_key, subject
 from core.clock import Clock, as_utc, utc_now
 from core.db import session_scope
-from core.models import Community, Contact
+from core.models import Community, Contact, Priority
+from core.outbox import Subject
 from core.quiet_hours import in_quiet_hours
 from core.results import (
     RESULT_DEADLINE,
@@ -57,7 +59,9 @@ class GroupPoster(Protocol):
     """Posts a collective message to a community's groups (``core.groups.post_to_groups``)."""
 
     def __call__(self, session: Session, community_id: int, *, dedupe_key: str, kind: str,
-                 payload: dict[str, Any], now: datetime) -> Any: ...
+                 payload: dict[str, Any], now: datetime, subject: Subject | None = None,
+                 priority: Priority = Priority.CHAT, expires_at: datetime | None = None
+                 ) -> Any: ...
 
 
 @dataclass
@@ -141,11 +145,13 @@ def _decide(session: Session, alert_id: int, renderer: ResultRenderer, now: date
         assert contact.id is not None
         payload = renderer.render(alert, community, contact, impact)
         outbox.enqueue(session, dedupe_key=dedupe_key(alert_id, RESULT_STAGE, contact.id),
-                       identity=identity, kind=RESULT_KIND, payload=payload, now=now)
+                       identity=identity, kind=RESULT_KIND, payload=payload, now=now,
+                       subject=subject(alert_id, RESULT_STAGE), priority=Priority.BULK)
     if post_to_groups is not None and alert.cluster_id is None and community.id is not None:
         post_to_groups(session, community.id, dedupe_key=f"alert:{alert_id}:{RESULT_STAGE}",
                        kind=RESULT_KIND, payload=renderer.render_for_group(alert, community,
-                                                                           impact), now=now)
+                                                                           impact), now=now,
+                       subject=subject(alert_id, RESULT_STAGE), priority=Priority.BULK)
     _record(session, alert_id, ResultStatus.SENT, reason, now, impact, len(recipients))
     report.sent.append((alert_id, len(recipients)))
 

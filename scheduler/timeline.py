@@ -2,7 +2,14 @@
 
 Each step is claimed and fanned out in one transaction: a crash before the commit leaves the
 step pending (and its rows unwritten); after it, the step is done. Dedupe keys
-(``alert:{id}:{stage}:{contact}``) make a second scheduler, or a replay, harmless.
+(``alert:{id}:{stage}:{contact}``) make a second scheduler, or a replay, harmless; what a
+row is about is in its columns (subject alert/id, stage, contact).
+
+A step that raises is rolled back, tried again with a backoff and, after
+``retries.MAX_ATTEMPTS``, marked failed with its reason; the other due steps, of every
+community, go on in the same tick. Each message carries its stage's deadline: a step run
+late writes the rows that can no longer be true as expired (a notice after the start, a
+start message after the end), and those are never sent.
 """
 
 from __future__ import annotations
@@ -10,13 +17,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, col, select
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, col, or_, select
 
-from core import conversations, outbox
 from core.alerts import (
     QUIET_STAGES,
     Alert,
@@ -27,32 +33,25 @@ from core.alerts import (
     alert_settings,
     audience,
     dedupe_key,
+    stage_deadline,
+    stage_priority,
+    subject,
+    told_about,
 )
 from core.clock import Clock, as_utc, utc_now
 from core.db import session_scope
 from core.groups import post_to_groups
-from core.models import ChannelIdentity, Community, Contact, OutboxMessage
+from core.messages import RenderedMessage
+from core.models import ChannelIdentity, Community, Contact
 from core.quiet_hours import in_quiet_hours, quiet_hours_shift
+from scheduler import retries
+from scheduler.delivery import deliver
 
 log = logging.getLogger(__name__)
 
 # Stages a linked Telegram group hears about (whole-community alerts only).
 GROUP_STAGES = frozenset({AlertStage.NOTICE_24H, AlertStage.NOTICE_30MIN, AlertStage.START,
                           AlertStage.END, AlertStage.CANCELLATION})
-
-# Conversations a scheduled message may take over: those the bot itself opened. A resident
-# in the middle of something they started (joining, erasing, planning) is not interrupted.
-REPLACEABLE_FLOWS = frozenset({None, "menu", "alert", "questionnaire"})
-
-
-# How long the "are you joining in?" question waits for an answer after the start.
-@dataclass(frozen=True)
-class RenderedMessage:
-    kind: str
-    payload: dict[str, Any]
-    # Conversation to open for the reply (e.g. the start message's "I'm in" choices).
-    awaits: tuple[str, str, dict[str, Any]] | None = None
-    awaits_for: timedelta = timedelta(hours=24)
 
 
 class AlertRenderer(Protocol):
@@ -82,38 +81,77 @@ class TickReport:
     done: list[tuple[int, str, int]] = field(default_factory=list)
     missed: list[tuple[int, str]] = field(default_factory=list)
     postponed: list[tuple[int, str]] = field(default_factory=list)
+    # (alert, stage, reason): raised this tick; tried again later, or given up on.
+    failed: list[tuple[int, str, str]] = field(default_factory=list)
     retry_later: bool = False
+
+    @property
+    def handled(self) -> int:
+        return len(self.done) + len(self.missed) + len(self.postponed) + len(self.failed)
 
 
 def run_due_steps(engine: Engine, renderer: AlertRenderer, clock: Clock = utc_now,
                   respondents: Respondents = nobody_answered, limit: int = 20) -> TickReport:
     report = TickReport()
-    while True:
+    while report.handled < limit:
+        step_id: int | None = None
         try:
             with session_scope(engine) as session:
                 step = _claim_one(session, clock())
                 if step is None:
                     return report
+                step_id = step.id
                 _run_step(session, step, renderer, clock(), respondents, report)
-        except (IntegrityError, OperationalError) as exc:
-            # SQLite has no SKIP LOCKED: two ticks may take the same step, and the second
-            # one's transaction fails on a unique key or the lock. It rolled back whole, so
-            # nothing went twice; the step is done by the other, or retried next tick.
+        except OperationalError as exc:
+            # The database, not the step (SQLite busy, a lost connection): everything rolled
+            # back; the next tick tries again.
             log.info("alert step left for the next tick: %s", exc.__class__.__name__)
             report.retry_later = True
             return report
-        if len(report.done) + len(report.missed) + len(report.postponed) >= limit:
-            return report
+        except Exception as exc:
+            if step_id is None:
+                raise
+            log.exception("alert step %s failed", step_id)
+            failed = _record_failure(engine, step_id, exc, clock())
+            if failed is not None:
+                report.failed.append(failed)
+    return report
 
 
 def _claim_one(session: Session, now: datetime) -> AlertStep | None:
     query = (select(AlertStep)
-             .where(AlertStep.status == StepStatus.PENDING.value, col(AlertStep.due_at) <= now)
+             .where(AlertStep.status == StepStatus.PENDING.value, col(AlertStep.due_at) <= now,
+                    or_(col(AlertStep.retry_at).is_(None), col(AlertStep.retry_at) <= now))
              .order_by(col(AlertStep.due_at), col(AlertStep.id)).limit(1))
     if session.get_bind().dialect.name == "postgresql":
         # Another scheduler holding a step skips it instead of waiting, and never runs it too.
         query = query.with_for_update(skip_locked=True)
     return session.exec(query).first()
+
+
+def _record_failure(engine: Engine, step_id: int, exc: Exception, now: datetime
+                    ) -> tuple[int, str, str] | None:
+    """Count the failure on the step (still pending, not held by another scheduler): retry
+    after a backoff, or give up with the reason."""
+    reason = retries.reason_of(exc)
+    with session_scope(engine) as session:
+        query = select(AlertStep).where(AlertStep.id == step_id,
+                                        AlertStep.status == StepStatus.PENDING.value)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        step = session.exec(query).first()
+        if step is None:
+            return None
+        step.attempts += 1
+        step.last_error = reason
+        if step.attempts >= retries.MAX_ATTEMPTS:
+            step.status = StepStatus.FAILED.value
+            step.done_at = now
+            step.retry_at = None
+        else:
+            step.retry_at = now + retries.backoff(step.attempts)
+        session.add(step)
+        return step.alert_id, step.stage, reason
 
 
 def _run_step(session: Session, step: AlertStep, renderer: AlertRenderer, now: datetime,
@@ -140,34 +178,40 @@ def _run_step(session: Session, step: AlertStep, renderer: AlertRenderer, now: d
         report.postponed.append((alert.id, stage.value))
         return
     recipients = _recipients(session, alert, stage, respondents)
+    deadline = stage_deadline(alert, stage, step.due_at)
     for contact, identity in recipients:
-        assert contact.id is not None and identity.id is not None
+        assert contact.id is not None
         message = None
         if stage in (AlertStage.QUESTIONNAIRE, AlertStage.REMINDER):
             message = renderer.survey(session, stage, alert, community, contact, now)
         if message is None:
             message = renderer.render(stage, alert, community, contact)
-        outbox.enqueue(session, dedupe_key=dedupe_key(alert.id, stage.value, contact.id),
-                       identity=identity, kind=message.kind, payload=message.payload, now=now)
-        if message.awaits is not None:
-            _open_conversation(session, identity.id, message.awaits, message.awaits_for, now)
+        deliver(session, message, identity,
+                dedupe_key=dedupe_key(alert.id, stage.value, contact.id),
+                subject=subject(alert.id, stage.value), priority=stage_priority(stage),
+                expires_at=deadline, now=now)
     if stage in GROUP_STAGES and alert.cluster_id is None:
-        _post_collective(session, renderer, stage, alert, community, now)
+        _post_collective(session, renderer, stage, alert, community, deadline, now)
     step.status = StepStatus.DONE.value
     step.done_at = now
+    step.retry_at = None
     step.recipients = len(recipients)
     session.add(step)
     report.done.append((alert.id, stage.value, len(recipients)))
 
 
 def _post_collective(session: Session, renderer: AlertRenderer, stage: AlertStage,
-                     alert: Alert, community: Community, now: datetime) -> None:
+                     alert: Alert, community: Community, deadline: datetime, now: datetime
+                     ) -> None:
     """The community's linked Telegram groups get the same message in the community's
     language, without buttons and without anything personal."""
+    assert alert.id is not None
     reader = Contact(community_id=community.id or 0, locale=community.default_locale)
     message = renderer.render(stage, alert, community, reader)
     post_to_groups(session, community.id or 0, dedupe_key=f"alert:{alert.id}:{stage.value}",
-                   kind=message.kind, payload=message.payload, now=now)
+                   kind=message.kind, payload=message.payload, now=now,
+                   subject=subject(alert.id, stage.value), priority=stage_priority(stage),
+                   expires_at=deadline)
 
 
 def _recipients(session: Session, alert: Alert, stage: AlertStage, respondents: Respondents
@@ -177,23 +221,23 @@ def _recipients(session: Session, alert: Alert, stage: AlertStage, respondents: 
         answered = respondents(session, alert)
         return [(c, i) for c, i in everyone if c.id not in answered]
     if stage is AlertStage.CANCELLATION:
-        told = _contacts_already_messaged(session, alert)
-        return [(c, i) for c, i in everyone if c.id in told]
+        return _told_on_their_channel(session, alert, everyone)
     return everyone
 
 
-def _contacts_already_messaged(session: Session, alert: Alert) -> set[int]:
-    keys = session.exec(select(OutboxMessage.dedupe_key).where(
-        col(OutboxMessage.dedupe_key).startswith(f"alert:{alert.id}:"))).all()
-    return {int(key.rsplit(":", 1)[1]) for key in keys}
-
-
-def _open_conversation(session: Session, identity_id: int,
-                       awaits: tuple[str, str, dict[str, Any]], ttl: timedelta, now: datetime
-                       ) -> None:
-    """Let a typed "1" answer this message, unless the resident is in another conversation."""
-    current = conversations.load_state(session, identity_id, now)
-    if current.flow not in REPLACEABLE_FLOWS:
-        return
-    flow, step, data = awaits
-    conversations.save_state(session, identity_id, flow, step, data, now, ttl)
+def _told_on_their_channel(session: Session, alert: Alert,
+                           everyone: list[tuple[Contact, ChannelIdentity]]
+                           ) -> list[tuple[Contact, ChannelIdentity]]:
+    """Those who were told about the alert, each on the address they were told on (an SMS
+    after a WhatsApp message was rerouted), if it is still reachable."""
+    assert alert.id is not None
+    told = told_about(session, alert.id)
+    chosen = []
+    for contact, usual in everyone:
+        identity_id = told.get(contact.id or 0)
+        if identity_id is None:
+            continue
+        identity = session.get(ChannelIdentity, identity_id)
+        chosen.append((contact, identity if identity is not None and identity.reachable
+                       else usual))
+    return chosen

@@ -61,7 +61,20 @@ def _alert_or_exit(session: Session, alert_id: int) -> Alert:
 
 
 def _print(session: Session, alert: Alert) -> None:
-    typer.echo(json.dumps(alert_summary(session, alert), indent=2, ensure_ascii=False))
+    """The summary as JSON on stdout; what went wrong, in words, on stderr."""
+    summary = alert_summary(session, alert)
+    typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+    for step in summary["timeline"]:
+        if step["status"] == "failed":
+            typer.echo(f"{step['stage']} failed: {step['last_error']} "
+                       f"(after {step['attempts']} attempts)", err=True)
+        elif step["last_error"]:
+            typer.echo(f"{step['stage']} is being retried ({step['attempts']} attempts so "
+                       f"far): {step['last_error']}", err=True)
+        expired = step["delivery"]["expired"]
+        if expired:
+            typer.echo(f"{step['stage']}: {expired} message(s) expired, not sent: "
+                       f"too late to be true", err=True)
 
 
 @alert_app.command("show")

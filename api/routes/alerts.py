@@ -62,6 +62,8 @@ class Delivery(BaseModel):
     sent: int
     delivered: int
     failed: int
+    # Not sent because its moment had passed (a notice after the start, …): never sent late.
+    expired: int
 
 
 class TimelineStep(BaseModel):
@@ -70,6 +72,9 @@ class TimelineStep(BaseModel):
     status: str
     recipients: int
     delivery: Delivery
+    # A step that raised is retried with backoff, then marked "failed" with the reason.
+    attempts: int
+    last_error: str | None
 
 
 class AlertOut(BaseModel):

@@ -273,6 +273,8 @@ class CampaignProgress(BaseModel):
     sent: int = Field(description="first questions queued (not held back)")
     started: int = Field(description="answered at least one question, or finished")
     completed: int
+    expired: int = Field(description="first questions or reminders not sent because their "
+                                     "moment had passed")
 
 
 class CampaignView(BaseModel):
@@ -291,6 +293,8 @@ class CampaignView(BaseModel):
     reminder_due_at: str | None
     reminder_sent_at: str | None
     cancelled_at: str | None
+    attempts: int = Field(description="tries at sending it; retried with backoff on errors")
+    last_error: str | None = Field(description="why the last try failed, if it did")
     progress: CampaignProgress
 
 

@@ -24,15 +24,15 @@ from bot.flows.base import (
 from bot.flows.menu import Paused, show_menu
 from bot.i18n import Translator, choose_locale, translator
 from bot.i18n.formatting import format_duration, format_local_day_time, format_local_time
+from bot.rendering.scheduled import opening
 from bot.rendering.survey_invitations import survey_message
 from core.alerts import Alert, AlertIntent, AlertReply, AlertStage
-from core.messages import Choice, IncomingMessage
+from core.messages import Choice, ConversationOpening, IncomingMessage, RenderedMessage
 from core.models import Community, Contact
 from core.questionnaires.content import load_content
 from core.questionnaires.definition import AnswerValue
 from core.questionnaires.responses import completed_contact_ids
 from core.questionnaires.storage import Questionnaire, latest_questionnaire
-from scheduler.timeline import RenderedMessage
 
 FLOW = "alert"
 BUTTON_PREFIX = "alert:"
@@ -70,7 +70,7 @@ class AlertMessages:
         locale = choose_locale(contact.locale, None, community.default_locale)
         t = translator(locale)
         assert alert.id is not None
-        awaits = None
+        opens: ConversationOpening | None = None
         choices: tuple[Choice, ...] = ()
         if stage is AlertStage.NOTICE_24H:
             text = t.gettext(
@@ -87,7 +87,7 @@ class AlertMessages:
             text = t.gettext("Voisins: the alert starts now, until {time}. Will you join in?",
                              time=time_text(alert, community, locale))
             choices = intent_choices(t, alert.id)
-            awaits = (FLOW, "intent", {"alert_id": alert.id})
+            opens = opening(FLOW, "intent", {"alert_id": alert.id})
         elif stage is AlertStage.END:
             text = t.gettext("Voisins: the alert is over. Thank you! "
                              "You can use electricity as usual.")
@@ -96,7 +96,7 @@ class AlertMessages:
                              when=when_text(alert, community, locale))
         payload = {"text": text, "locale": locale,
                    "choices": [{"key": c.key, "label": c.label} for c in choices]}
-        return RenderedMessage(kind=f"alert_{stage.value}", payload=payload, awaits=awaits)
+        return RenderedMessage(kind=f"alert_{stage.value}", payload=payload, opens=opens)
 
     def survey(self, session: Session, stage: AlertStage, alert: Alert, community: Community,
                contact: Contact, now: datetime) -> RenderedMessage | None:

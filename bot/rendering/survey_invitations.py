@@ -17,12 +17,13 @@ from bot.flows.base import Who
 from bot.flows.questionnaire import known_answers
 from bot.flows.questionnaire import start as start_survey
 from bot.i18n import Translator, choose_locale, translator
+from bot.rendering.scheduled import opening
 from core.campaigns import Campaign, context_of
+from core.messages import RenderedMessage
 from core.models import Community, Contact
 from core.questionnaires.definition import AnswerValue, localized
 from core.questionnaires.responses import SURVEY_STATE_TTL, record_answer, start_response
 from core.questionnaires.storage import Questionnaire, ResponseStatus, SqlQuestionnaires
-from scheduler.timeline import RenderedMessage
 
 
 def survey_message(session: Session, questionnaire_id: int, community: Community,
@@ -53,10 +54,11 @@ def survey_message(session: Session, questionnaire_id: int, community: Community
     if not result.replies:
         return None
     first = result.replies[0]
+    # The question cannot be answered once the response closes: it goes before, or never.
     return RenderedMessage(kind=kind, payload=first.to_payload(),
-                           awaits=(result.state.flow or "", result.state.step or "",
-                                   result.state.data),
-                           awaits_for=SURVEY_STATE_TTL)
+                           opens=opening(result.state.flow or "", result.state.step or "",
+                                         result.state.data, SURVEY_STATE_TTL),
+                           expires_at=response.expires_at)
 
 
 def campaign_intro(t: Translator, title: str, reminder: bool) -> str:

@@ -44,7 +44,7 @@ def test_plan_read_cancel(client: TestClient) -> None:
     ]
     read = client.get(f"/api/v1/alerts/{body['id']}", headers=AUTH).json()
     assert read["timeline"][0]["delivery"] == {"queued": 0, "sent": 0, "delivered": 0,
-                                               "failed": 0}
+                                               "failed": 0, "expired": 0}
     assert read["replies"] == {}
     cancelled = client.post(f"/api/v1/alerts/{body['id']}/cancel", headers=AUTH)
     assert cancelled.json()["status"] == "cancelled"

@@ -285,7 +285,7 @@ def test_campaign_routes(client: TestClient) -> None:
     assert by_slug.status_code == 201, by_slug.text
     body = by_slug.json()
     assert body["questionnaire_id"] == created["id"] and body["status"] == "scheduled"
-    assert body["progress"] == {"sent": 0, "started": 0, "completed": 0}
+    assert body["progress"] == {"sent": 0, "expired": 0, "started": 0, "completed": 0}
     read = client.get(f"/api/v1/campaigns/{body['id']}", headers=AUTH)
     assert read.status_code == 200 and read.json()["id"] == body["id"]
     by_id = client.post("/api/v1/communities/echappee/campaigns",

@@ -16,6 +16,7 @@ from core.campaigns import (
     context_of,
     create_campaign,
     dedupe_key,
+    subject,
 )
 from core.communities import community_by_slug
 from core.db import session_scope
@@ -67,7 +68,7 @@ def test_progress_counts_sent_started_completed(engine: Engine) -> None:
             assert contact.id is not None
             outbox.enqueue(session, dedupe_key=dedupe_key(campaign.id, "start", contact.id),
                            identity=identity, kind="campaign_start", payload={"text": "?"},
-                           now=NOW)
+                           now=NOW, subject=subject(campaign.id, "start"))
             start_response(session, questionnaire.id, contact.id, context_of(campaign.id),
                            contact.locale, NOW)
         responses = [start_response(session, questionnaire.id, r.contact_id,
@@ -78,4 +79,4 @@ def test_progress_counts_sent_started_completed(engine: Engine) -> None:
         complete_response(session, responses[0].id or 0, NOW)
         record_answer(session, responses[1].id or 0, "mood", "bad", NOW)
         assert campaign_progress(session, campaign.id) == {
-            "sent": len(residents), "started": 2, "completed": 1}
+            "sent": len(residents), "expired": 0, "started": 2, "completed": 1}

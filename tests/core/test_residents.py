@@ -84,7 +84,7 @@ def test_survey_audiences_and_response_rates_count_residents_only(engine: Engine
             record_answer(session, response.id, "mood", "good", NOW)
             complete_response(session, response.id, NOW)
         assert campaign_progress(session, campaign.id) == {"sent": 0, "started": 1,
-                                                           "completed": 1}
+                                                           "completed": 1, "expired": 0}
 
 
 def test_a_new_community_with_only_staff_has_no_households_to_alert(engine: Engine) -> None:

@@ -1,10 +1,14 @@
 """A fake Twilio Messages API on loopback: ``POST /2010-04-01/Accounts/<sid>/Messages.json``.
 
-Form fields as Twilio takes them (To, From, Body, MediaUrl, ContentSid, ContentVariables,
-StatusCallback), HTTP basic auth, JSON answers with ``sid``/``status`` and error bodies with
-``code``/``message``/``status``/``more_info``. Switch failures on with ``fail_next`` (20429,
-20500), ``unsubscribed`` (21610), ``invalid`` (21211), ``outside_window`` (63016 for
-free-form WhatsApp) and ``max_per_second`` (20429 when exceeded).
+Form fields as Twilio takes them (To, From or MessagingServiceSid, Body, MediaUrl,
+ContentSid, ContentVariables, StatusCallback), HTTP basic auth, JSON answers with
+``sid``/``status`` and error bodies with ``code``/``message``/``status``/``more_info``.
+Switch failures on with ``fail_next`` (20429, 20500), ``unsubscribed`` (21610), ``invalid``
+(21211), ``outside_window`` (63016 for free-form WhatsApp) and ``max_per_second`` (20429
+when exceeded). A Messaging Service (``add_messaging_service``) is answered as Twilio does:
+``status`` "accepted", ``from`` null, ``messaging_service_sid`` set; the number it picks is
+recorded in ``TwilioMessage.sent_from``. Neither From nor a service is 21603; an unknown
+service 21701.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ class TwilioMessage:
     content_sid: str | None = None
     content_variables: str | None = None
     status_callback: str | None = None
+    messaging_service_sid: str | None = None
+    # The number the message went from: From, or the one the Messaging Service picked.
+    sent_from: str = ""
     at: float = 0.0
 
 
@@ -48,6 +55,9 @@ class FakeTwilio:
         # WhatsApp addresses ("whatsapp:+32...") outside the 24 h window: free-form → 63016.
         self.outside_window: set[str] = set()
         self.max_per_second: float | None = None
+        # Messaging Service SID → its sender numbers (used in turn, as Twilio spreads them).
+        self.messaging_services: dict[str, list[str]] = {}
+        self._service_turn: dict[str, int] = {}
         self._failures: deque[int] = deque()
         self._send_times: deque[float] = deque()
         self._lock = threading.Lock()
@@ -65,6 +75,30 @@ class FakeTwilio:
     def bodies_to(self, to: str) -> list[str]:
         with self._lock:
             return [m.body or "" for m in self.sent if m.to == to]
+
+    def add_messaging_service(self, numbers: list[str]) -> str:
+        """A Messaging Service holding ``numbers``; returns its SID (MG...)."""
+        sid = "MG" + uuid.uuid4().hex
+        with self._lock:
+            self.messaging_services[sid] = list(numbers)
+        return sid
+
+    def busiest_sender_rate(self, window: float = 1.0) -> float:
+        """The most messages one sender number sent within any ``window`` seconds, per
+        second: what the provider would see as that number's rate."""
+        with self._lock:
+            by_sender: dict[str, list[float]] = {}
+            for message in self.sent:
+                by_sender.setdefault(message.sent_from, []).append(message.at)
+        busiest = 0
+        for times in by_sender.values():
+            times.sort()
+            start = 0
+            for end, at in enumerate(times):
+                while at - times[start] >= window:
+                    start += 1
+                busiest = max(busiest, end - start + 1)
+        return busiest / window
 
     def __enter__(self) -> FakeTwilio:
         self._server.start()
@@ -101,6 +135,11 @@ class FakeTwilio:
     def _create(self, request: RecordedRequest) -> Answer:
         fields = request.fields
         to, from_ = str(fields.get("To", "")), str(fields.get("From", ""))
+        service = fields.get("MessagingServiceSid")
+        if not from_ and not service:
+            return self._error(21603)
+        if service and service not in self.messaging_services:
+            return self._error(21701)
         with self._lock:
             if self._failures:
                 return self._error(self._failures.popleft())
@@ -123,17 +162,29 @@ class FakeTwilio:
                                      "more_info": "https://www.twilio.com/docs/errors/21602",
                                      "status": 400})
         sid = "SM" + uuid.uuid4().hex
-        message = TwilioMessage(
-            sid=sid, to=to, from_=from_, body=fields.get("Body"),
-            media_urls=list(request.multi.get("MediaUrl", [])),
-            content_sid=fields.get("ContentSid"), content_variables=fields.get("ContentVariables"),
-            status_callback=fields.get("StatusCallback"), at=time.monotonic())
         with self._lock:
+            sent_from = from_ or self._next_number(str(service))
+            message = TwilioMessage(
+                sid=sid, to=to, from_=from_, body=fields.get("Body"),
+                media_urls=list(request.multi.get("MediaUrl", [])),
+                content_sid=fields.get("ContentSid"),
+                content_variables=fields.get("ContentVariables"),
+                status_callback=fields.get("StatusCallback"),
+                messaging_service_sid=service, sent_from=sent_from, at=time.monotonic())
             self.sent.append(message)
         answer = copy.deepcopy(load_fixture("twilio/message_created.json"))
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}"
         answer.update(account_sid=self.account_sid, sid=sid, to=to, body=message.body or "",
                       num_media=str(len(message.media_urls)), uri=f"{uri}.json",
-                      subresource_uris={"media": f"{uri}/Media.json"}, status="queued")
-        answer["from"] = from_
+                      subresource_uris={"media": f"{uri}/Media.json"},
+                      status="accepted" if service else "queued",
+                      messaging_service_sid=service)
+        # With a Messaging Service, Twilio picks the number after answering.
+        answer["from"] = None if service and not from_ else from_
         return json_answer(201, answer)
+
+    def _next_number(self, service: str) -> str:
+        numbers = self.messaging_services[service]
+        turn = self._service_turn.get(service, 0)
+        self._service_turn[service] = turn + 1
+        return numbers[turn % len(numbers)] if numbers else ""

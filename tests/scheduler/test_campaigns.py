@@ -6,17 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.conversation.inbox import handle_incoming
+from bot.rendering.survey_invitations import campaign_message
 from core.campaigns import Campaign, CampaignStatus, campaign_progress, create_campaign
 from core.communities import community_by_slug
 from core.db import session_scope
 from core.messages import IncomingMessage
-from core.models import OutboxMessage
+from core.models import OutboxMessage, SubjectKind
 from core.questionnaires.results import results_for
 from core.questionnaires.storage import create_questionnaire
-from scheduler.campaigns import run_due_campaigns
+from scheduler.campaigns import CampaignReport, run_due_campaigns
 from tests.fakes.community import Resident, seed_residents
 from tests.fakes.surveys import mood_definition
 
@@ -36,8 +37,13 @@ def _campaign(engine: Engine, at: datetime = NOW, **kwargs: object) -> int:
 def _sent(engine: Engine, campaign_id: int, stage: str) -> dict[int, str]:
     with Session(engine) as session:
         rows = session.exec(select(OutboxMessage).where(
-            col(OutboxMessage.dedupe_key).startswith(f"campaign:{campaign_id}:{stage}:"))).all()
-    return {int(r.dedupe_key.rsplit(":", 1)[1]): r.payload["text"] for r in rows}
+            OutboxMessage.subject_kind == SubjectKind.CAMPAIGN.value,
+            OutboxMessage.subject_id == campaign_id, OutboxMessage.stage == stage)).all()
+    return {r.contact_id: r.payload["text"] for r in rows if r.contact_id is not None}
+
+
+def _tick(engine: Engine, at: datetime) -> CampaignReport:
+    return run_due_campaigns(engine, campaign_message, clock=lambda: at)
 
 
 def _say(engine: Engine, who: Resident, text: str, at: datetime) -> list[str]:
@@ -50,14 +56,14 @@ def _say(engine: Engine, who: Resident, text: str, at: datetime) -> list[str]:
 def test_campaign_cycle(engine: Engine) -> None:
     residents = seed_residents(engine, NOW)
     campaign_id = _campaign(engine)
-    report = run_due_campaigns(engine, clock=lambda: NOW)
+    report = _tick(engine, NOW)
     assert report.started == [(campaign_id, len(residents))]
     first = _sent(engine, campaign_id, "start")
     assert set(first) == {r.contact_id for r in residents}
     assert "Mood? (fr)" in first[residents[0].contact_id]
     assert "Mood? (ar)" in first[residents[2].contact_id]
     # A second tick (or scheduler) sends nothing more.
-    assert run_due_campaigns(engine, clock=lambda: NOW).started == []
+    assert _tick(engine, NOW).started == []
     assert len(_sent(engine, campaign_id, "start")) == len(residents)
 
     done, partial, late = residents[0], residents[1], residents[2]
@@ -67,18 +73,18 @@ def test_campaign_cycle(engine: Engine) -> None:
     _say(engine, partial, "2", later)
     with Session(engine) as session:
         assert campaign_progress(session, campaign_id) == {
-            "sent": len(residents), "started": 2, "completed": 1}
+            "sent": len(residents), "expired": 0, "started": 2, "completed": 1}
 
-    assert run_due_campaigns(engine, clock=lambda: NOW + timedelta(hours=47)).reminded == []
+    assert _tick(engine, NOW + timedelta(hours=47)).reminded == []
     due = NOW + timedelta(hours=48)
-    report = run_due_campaigns(engine, clock=lambda: due)
+    report = _tick(engine, due)
     reminders = _sent(engine, campaign_id, "reminder")
     assert set(reminders) == {r.contact_id for r in residents} - {done.contact_id}
     assert report.reminded == [(campaign_id, len(residents) - 1)]
     # The partial answer resumes where it stopped; the others start at the first question.
     assert "Comment? (nl)" in reminders[partial.contact_id]
     assert "Mood? (ar)" in reminders[late.contact_id]
-    assert run_due_campaigns(engine, clock=lambda: due + timedelta(hours=1)).reminded == []
+    assert _tick(engine, due + timedelta(hours=1)).reminded == []
     _say(engine, late, "1", due + timedelta(minutes=5))
     with Session(engine) as session:
         campaign = session.get(Campaign, campaign_id)
@@ -98,7 +104,7 @@ def test_cluster_and_language_audiences(engine: Engine) -> None:
         assert community is not None
         arabic = create_campaign(session, community, "mood", NOW, locale="ar").id
     assert arabic is not None
-    run_due_campaigns(engine, clock=lambda: NOW)
+    _tick(engine, NOW)
     assert set(_sent(engine, cluster, "start")) == {
         r.contact_id for r in residents if r.cluster == "A"}
     assert set(_sent(engine, arabic, "start")) == {
@@ -109,23 +115,22 @@ def test_quiet_hours_postpone_start_and_reminder(engine: Engine) -> None:
     seed_residents(engine, NOW)
     night = datetime(2026, 12, 1, 22, 30, tzinfo=UTC)  # 23:30 in Brussels
     campaign_id = _campaign(engine, at=night)
-    report = run_due_campaigns(engine, clock=lambda: night)
+    report = _tick(engine, night)
     assert report.postponed == [(campaign_id, "start")] and _sent(engine, campaign_id,
                                                                    "start") == {}
     morning = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)  # 08:00 in Brussels
-    assert run_due_campaigns(engine, clock=lambda: morning - timedelta(minutes=1)).started == []
-    assert run_due_campaigns(engine, clock=lambda: morning).started[0][0] == campaign_id
+    assert _tick(engine, morning - timedelta(minutes=1)).started == []
+    assert _tick(engine, morning).started[0][0] == campaign_id
     with session_scope(engine) as session:
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None
         campaign.reminder_due_at = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)  # 04:00 local
         session.add(campaign)
     reminder_night = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
-    report = run_due_campaigns(engine, clock=lambda: reminder_night)
+    report = _tick(engine, reminder_night)
     assert report.postponed == [(campaign_id, "reminder")]
     assert _sent(engine, campaign_id, "reminder") == {}
-    assert run_due_campaigns(engine, clock=lambda: datetime(2026, 12, 4, 7, 0, tzinfo=UTC)
-                             ).reminded[0][0] == campaign_id
+    assert _tick(engine, datetime(2026, 12, 4, 7, 0, tzinfo=UTC)).reminded[0][0] == campaign_id
 
 
 def test_a_cancelled_campaign_sends_nothing_more_and_keeps_answers(engine: Engine) -> None:
@@ -147,7 +152,7 @@ def test_a_cancelled_campaign_sends_nothing_more_and_keeps_answers(engine: Engin
         campaign = session.get(Campaign, never_sent)
         assert campaign is not None
         assert cancel_campaign(session, campaign, NOW) == 0
-    report = run_due_campaigns(engine, clock=lambda: NOW)
+    report = _tick(engine, NOW)
     assert report.started == [(started, len(residents))]  # the cancelled one never goes
     assert _sent(engine, never_sent, "start") == {}
     assert _say(engine, residents[0], "1", NOW)  # one resident answers the first question
@@ -163,15 +168,16 @@ def test_a_cancelled_campaign_sends_nothing_more_and_keeps_answers(engine: Engin
         assert campaign_progress(session, started)["started"] == 1  # the answer is kept
     with Session(engine) as session:
         rows = session.exec(select(OutboxMessage).where(
-            col(OutboxMessage.dedupe_key).startswith(f"campaign:{started}:start:"))).all()
+            OutboxMessage.subject_kind == SubjectKind.CAMPAIGN.value,
+            OutboxMessage.subject_id == started, OutboxMessage.stage == "start")).all()
     assert {row.status for row in rows} == {OutboxStatus.SUPPRESSED.value}
     # No reminder, ever.
-    assert run_due_campaigns(engine, clock=lambda: NOW + timedelta(days=3)).reminded == []
+    assert _tick(engine, NOW + timedelta(days=3)).reminded == []
     assert _sent(engine, started, "reminder") == {}
 
     finished = another_campaign()
-    run_due_campaigns(engine, clock=lambda: NOW)
-    run_due_campaigns(engine, clock=lambda: NOW + timedelta(days=3))
+    _tick(engine, NOW)
+    _tick(engine, NOW + timedelta(days=3))
     with session_scope(engine) as session:
         campaign = session.get(Campaign, finished)
         assert campaign is not None and campaign.status == CampaignStatus.DONE.value

@@ -128,7 +128,7 @@ def test_a_community_result_also_goes_to_its_groups_in_the_community_language(
     posted: list[dict[str, object]] = []
 
     def post_to_groups(session: Session, community_id: int, *, dedupe_key: str, kind: str,
-                       payload: dict[str, object], now: datetime) -> None:
+                       payload: dict[str, object], now: datetime, **row: object) -> None:
         posted.append({"community": community_id, "key": dedupe_key, "kind": kind,
                        "payload": payload})
 

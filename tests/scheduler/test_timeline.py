@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from bot.conversation.inbox import handle_incoming
 from bot.flows.alert import AlertMessages, post_alert_respondents
 from bot.i18n import translator
+from bot.outbound.dispatch import dispatch_due
 from core.alerts import Alert as AlertRow
 from core.alerts import (
     AlertKind,
@@ -27,7 +28,7 @@ from core.alerts import (
 from core.communities import community_by_slug
 from core.db import session_scope
 from core.messages import IncomingMessage
-from core.models import OutboxMessage
+from core.models import ChannelIdentity, OutboxMessage
 from scheduler.timeline import run_due_steps
 from tests.fakes.community import RESIDENTS, seed_residents
 
@@ -59,6 +60,24 @@ def _rows(engine: Engine, alert_id: int) -> list[OutboxMessage]:
 
 def _tick(engine: Engine, at: datetime) -> None:
     run_due_steps(engine, AlertMessages(), clock=lambda: at, respondents=post_alert_respondents)
+
+
+class Delivered:
+    """A sender for every channel that only records what it was given."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []  # (channel, address, kind)
+
+    def send(self, row: OutboxMessage, identity: ChannelIdentity) -> str | None:
+        self.sent.append((identity.channel, identity.address, row.kind))
+        return f"id-{row.id}"
+
+
+def _dispatch(engine: Engine, at: datetime, sender: Delivered | None = None) -> Delivered:
+    sender = sender or Delivered()
+    dispatch_due(engine, {"telegram": sender, "sms": sender, "whatsapp": sender},
+                 clock=lambda: at, limit=1000)
+    return sender
 
 
 def test_planned_alert_walk_in_french_dutch_and_arabic_on_every_channel(
@@ -122,6 +141,7 @@ def test_cancellation_drops_pending_steps_and_tells_those_notified(alert_engine:
     start = NOW + timedelta(days=2)
     alert_id = _plan(alert_engine, AlertKind.PLANNED, start)
     _tick(alert_engine, start - timedelta(hours=24))
+    _dispatch(alert_engine, start - timedelta(hours=24))
     later = start - timedelta(hours=20)
     with session_scope(alert_engine) as session:
         alert = session.get(AlertRow, alert_id)

@@ -14,9 +14,10 @@ from core.db import make_engine
 def main(database_url: str, api_url: str, token: str, batch: int) -> None:
     engine = make_engine(database_url)
     sender = TelegramSender(token, api_url, engine=engine)
-    # A restarted dispatcher takes back at once whatever the killed one had claimed.
+    # A short lease: a restarted dispatcher takes back what the killed one had claimed
+    # two seconds after its last renewal.
     dispatch_forever(engine, {"telegram": sender}, threading.Event(), batch=batch,
-                     idle_wait=0.05, stale_after=timedelta(0))
+                     idle_wait=0.05, lease=timedelta(seconds=2))
 
 
 if __name__ == "__main__":

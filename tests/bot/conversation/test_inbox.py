@@ -123,11 +123,12 @@ def test_forget_me_erases_and_outbox_sends_nothing_more(engine: Engine) -> None:
         identity = identity_for(session, "sms", "+32470123456")
         assert identity is not None
         outbox.enqueue(session, dedupe_key="survey:1:x", identity=identity, kind="survey",
-                       payload={"text": "Survey"}, now=T0, due_at=T0 + timedelta(days=1))
+                       payload={"text": "Survey"}, now=T0, due_at=T0 + timedelta(hours=1))
     for index, text in enumerate(["menu", "4", "1"]):
         handle_incoming(engine, _msg(text, f"f{index}"), clock=lambda: T0)
     sender = RecordingSender()
-    dispatch_due(engine, {"sms": sender}, clock=lambda: T0 + timedelta(days=2))
+    # Within a day: a chat reply (the farewell) older than that would have expired.
+    dispatch_due(engine, {"sms": sender}, clock=lambda: T0 + timedelta(hours=2))
     assert "Survey" not in [text for _, text in sender.sent]
     assert sender.sent[-1][1].startswith("Done: your data has been erased.")
     with Session(engine) as session:
