@@ -40,7 +40,7 @@ def _start(tmp_path: Path, database_url: str, telegram: FakeTelegram, twilio: Fa
     process = subprocess.Popen(
         [sys.executable, "-c", f"from api.serve import serve; serve('127.0.0.1', {port})"],
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait(lambda: _up(f"http://127.0.0.1:{port}/media/none.png"), timeout=30)
+    _wait(lambda: _up(f"http://127.0.0.1:{port}/media/none.png"), timeout=90)
     return process
 
 

@@ -76,7 +76,8 @@ def test_serve_answers_telegram_and_sms_end_to_end(tmp_path: Path,
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: _up(f"{base}/media/none.png"))
+        # Start-up imports pandas, numba and FastAPI: slow on a busy 2-core machine.
+        _wait(lambda: _up(f"{base}/media/none.png"), timeout=90)
         fake_telegram.push_update(telegram_text(5001, "/start VOISINS", chat_id=4242))
         _wait(lambda: bool(fake_telegram.texts_to(4242)))
 
