@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
+from typing import cast
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import delete, insert
+from sqlalchemy import select as select_columns
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core.clock import Clock, as_utc, utc_now
+from core.db import session_scope
 from core.metering import SLOT_SECONDS, Energy15, Meter, MeterEnergy15, MeterRole
 from core.models import Household
 from meters.cleaning import SensorSlots, household_energy_15min, slot_to_utc
 
 # Rows per INSERT statement: large enough to be quick, small enough for SQLite's limits.
 INSERT_CHUNK = 2000
+# Slots per write transaction of an import: ~0.1 s of writing, so a webhook waiting for
+# SQLite's write lock meanwhile waits that long at most (benchmarks/RESULTS.md).
+BATCH_SLOTS = 4000
 
 
 def add_meter(session: Session, household: Household, sensor: str,
@@ -60,20 +68,25 @@ def _slot_of(moments: Iterable[datetime]) -> np.ndarray:
 
 def load_meter_slots(session: Session, meter_ids: Sequence[int], slot_from: int | None = None,
                      slot_to: int | None = None) -> pd.DataFrame:
-    """Per-meter slot rows: meter_id, slot, wh, covered_s, first_s, last_s."""
-    query = select(MeterEnergy15).where(col(MeterEnergy15.meter_id).in_(list(meter_ids)))
+    """Per-meter slot rows: meter_id, slot, wh, covered_s, first_s, last_s (columns only, no
+    ORM objects: an import reads these back for every batch it writes)."""
+    query = select_columns(
+        col(MeterEnergy15.meter_id), col(MeterEnergy15.slot_start), col(MeterEnergy15.wh),
+        col(MeterEnergy15.covered_s), col(MeterEnergy15.first_s), col(MeterEnergy15.last_s)
+    ).where(col(MeterEnergy15.meter_id).in_(list(meter_ids)))
     if slot_from is not None:
         query = query.where(col(MeterEnergy15.slot_start) >= slot_to_utc([slot_from])[0])
     if slot_to is not None:
         query = query.where(col(MeterEnergy15.slot_start) <= slot_to_utc([slot_to])[0])
-    rows = session.exec(query).all()
+    rows = session.execute(query).all()
+    columns: list[tuple[object, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 6
     return pd.DataFrame({
-        "meter_id": np.array([r.meter_id for r in rows], dtype=np.int64),
-        "slot": _slot_of(r.slot_start for r in rows),
-        "wh": np.array([r.wh for r in rows], dtype=np.float64),
-        "covered_s": np.array([r.covered_s for r in rows], dtype=np.float64),
-        "first_s": np.array([r.first_s for r in rows], dtype=np.float64),
-        "last_s": np.array([r.last_s for r in rows], dtype=np.float64),
+        "meter_id": np.array(columns[0], dtype=np.int64),
+        "slot": _slot_of(cast("tuple[datetime, ...]", columns[1])),
+        "wh": np.array(columns[2], dtype=np.float64),
+        "covered_s": np.array(columns[3], dtype=np.float64),
+        "first_s": np.array(columns[4], dtype=np.float64),
+        "last_s": np.array(columns[5], dtype=np.float64),
     })
 
 
@@ -128,6 +141,58 @@ def store_sensor_slots(session: Session, slots: SensorSlots, meter_id_of_code: n
     for i in range(0, len(rows), INSERT_CHUNK):
         session.execute(insert(MeterEnergy15), rows[i:i + INSERT_CHUNK])
     return merged
+
+
+class SlotWriter:
+    """Cleaned slots of known meters, written in batches of about ``batch_slots``.
+
+    Given an ``Engine``, each batch is its own short transaction, so an import of any size
+    never holds the database's write lock for long. Given a ``Session``, batches go into the
+    caller's transaction (live polls, tests). A batch stores the meters' slots and rebuilds
+    their households' energy over the batch's slots.
+    """
+
+    def __init__(self, database: Engine | Session, meters: Sequence[Meter],
+                 batch_slots: int = BATCH_SLOTS) -> None:
+        self.database = database
+        self.meter_ids = np.array([m.id for m in meters], dtype=np.int64)
+        self.household_of = np.array([m.household_id for m in meters], dtype=np.int64)
+        self.batch_slots = batch_slots
+        self.slots_written = 0
+        self.households: set[int] = set()
+        self._pending: list[SensorSlots] = []
+        self._pending_slots = 0
+
+    def add(self, slots: SensorSlots) -> None:
+        """Slots whose ``sensor`` indexes the writer's meters."""
+        if len(slots) == 0:
+            return
+        self._pending.append(slots)
+        self._pending_slots += len(slots)
+        if self._pending_slots >= self.batch_slots:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        slots = SensorSlots.concat(self._pending)
+        self._pending, self._pending_slots = [], 0
+        households = {int(h) for h in np.unique(self.household_of[slots.sensor])}
+        with self._transaction() as session:
+            written = store_sensor_slots(session, slots, self.meter_ids)
+            rebuild_household_energy(session, households, int(slots.slot.min()),
+                                     int(slots.slot.max()))
+        self.slots_written += len(written)
+        self.households |= households
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        if isinstance(self.database, Session):
+            yield self.database
+            self.database.flush()
+            return
+        with session_scope(self.database) as session:
+            yield session
 
 
 def rebuild_household_energy(session: Session, household_ids: Iterable[int],

@@ -6,6 +6,7 @@ not exist is a 422 with the reason, like any other bad field of the body.
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -95,6 +96,7 @@ def list_meters(slug: str, engine: Annotated[Engine, Depends(get_engine)]
     "required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}})
 async def import_csv(slug: str, request: Request,
                      engine: Annotated[Engine, Depends(get_engine)],
+                     clock: Annotated[Clock, Depends(get_clock)],
                      sensor_prefix: str | None = None) -> dict[str, Any]:
     """Readings as a text/csv body: ``sensor,timestamp,watts`` or the Flukso wide export.
 
@@ -122,16 +124,14 @@ async def import_csv(slug: str, request: Request,
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
 
     def run() -> dict[str, Any]:
-        # Cleaning a month of 8-second readings takes a while: off the event loop.
-        with session_scope(engine) as session:
-            try:
-                # Bytes, not str: a text without a newline could be taken for a file path.
-                report = import_readings(session, slug, text.encode("utf-8"),
-                                         sensor_prefix=sensor_prefix)
-            except UnknownCommunity:
-                raise HTTPException(status.HTTP_404_NOT_FOUND,
-                                    f"no community {slug!r}") from None
-            return report.to_dict()
+        # Cleaning a month of 8-second readings takes a while: off the event loop. The
+        # engine, not a session: the import commits in short batches.
+        try:
+            report = import_readings(engine, slug, io.BytesIO(body),
+                                     sensor_prefix=sensor_prefix, clock=clock)
+        except UnknownCommunity:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no community {slug!r}") from None
+        return report.to_dict()
 
     return await run_in_threadpool(run)
 
