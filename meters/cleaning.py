@@ -282,9 +282,11 @@ def household_energy_15min(meter_slots: pd.DataFrame, meters: pd.DataFrame, *,
 
 
 def _derive_missing_role(series: pd.DataFrame) -> pd.DataFrame:
+    roles = set(series["role"].unique())
+    if len(roles) < 2:
+        return series  # nothing to derive from (and the pivot below is not cheap)
     wide = series.pivot_table(index=["household_id", "slot"], columns="role",
                               values=["kwh", "coverage"], aggfunc="first")
-    roles = set(series["role"].unique())
     derived: list[pd.DataFrame] = []
     recipes = {
         MeterRole.CONSUMPTION.value: (MeterRole.NET.value, MeterRole.PRODUCTION.value, 1.0),

@@ -72,7 +72,7 @@ def load_meter_slots(session: Session, meter_ids: Sequence[int], slot_from: int 
         query = query.where(col(MeterEnergy15.slot_start) >= slot_to_utc([slot_from])[0])
     if slot_to is not None:
         query = query.where(col(MeterEnergy15.slot_start) <= slot_to_utc([slot_to])[0])
-    rows = session.execute(query).all()
+    rows = session.connection().execute(query).all()  # Core rows: no ORM loading
     columns: list[tuple[object, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 6
     return pd.DataFrame({
         "meter_id": np.array(columns[0], dtype=np.int64),
@@ -242,8 +242,8 @@ def load_household_energy(session: Session, household_ids: Sequence[int],
         query = query.where(col(Energy15.slot_start) >= as_utc(start))
     if end is not None:
         query = query.where(col(Energy15.slot_start) < as_utc(end))
-    rows = session.execute(query.order_by(col(Energy15.household_id),
-                                          col(Energy15.slot_start))).all()
+    rows = session.connection().execute(query.order_by(col(Energy15.household_id),
+                                                       col(Energy15.slot_start))).all()
     columns: list[tuple[object, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 4
     slot = np.array(columns[1], dtype=np.int64) // SLOT_SECONDS
     return pd.DataFrame({

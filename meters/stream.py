@@ -83,13 +83,15 @@ def order_by_sensor_and_time(code: IntArray, ts: FloatArray) -> IntArray:
 class ReadingStream:
     """The readings of a set of sensors (codes 0..n-1), block after block."""
 
-    def __init__(self, sign: npt.ArrayLike, non_negative: npt.ArrayLike) -> None:
+    def __init__(self, sign: npt.ArrayLike, non_negative: npt.ArrayLike,
+                 nominal_interval_s: float | None = None) -> None:
         self.sign = np.asarray(sign, dtype=np.float64)
         self.non_negative = np.asarray(non_negative, dtype=bool)
         self._context_code = np.zeros(0, dtype=np.int64)
         self._context_ts = np.zeros(0)
         self._open = SensorSlots.empty()
-        self._nominal: float | None = None
+        # The sensors' period, read off the first block (as the cleaning would off the file).
+        self._nominal = nominal_interval_s
 
     def add(self, code: IntArray, ts: FloatArray, watts: FloatArray) -> CleanedBlock:
         """Clean one block; returns the slots it completed."""

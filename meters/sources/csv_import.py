@@ -330,7 +330,7 @@ def read_block(block: LineBlock, names: list[str], dtype: dict[str, str],
 
 def _blank_rows(frame: pd.DataFrame, names: list[str]) -> npt.NDArray[np.bool_]:
     """A blank line reads as an empty first cell and nothing else."""
-    blank = frame[names[1:]].isna().all(axis=1).to_numpy()
+    blank = frame[names[1:]].isna().all(axis=1).to_numpy(copy=True)
     if blank.any():
         first = frame[names[0]][blank]
         blank[blank] = (first.isna() | (first.astype(str).str.strip() == "")).to_numpy()
