@@ -166,8 +166,8 @@ class LineReader:
     _skipping: bool = False
     _eof: bool = False
 
-    def _read(self) -> bytes:
-        piece = self.stream.read(self.block_bytes)
+    def _read(self, size: int | None = None) -> bytes:
+        piece = self.stream.read(size or self.block_bytes)
         if not piece:
             self._eof = True
             return b""
@@ -177,7 +177,8 @@ class LineReader:
     def header(self) -> str:
         """The first line, decoded (a UTF-8 byte-order mark is dropped)."""
         while b"\n" not in self._tail and not self._eof and len(self._tail) <= MAX_LINE_BYTES:
-            self._tail += self._read()
+            # Small pieces: the block size may change once the header is known.
+            self._tail += self._read(min(self.block_bytes, 16 * 1024))
         line, _, self._tail = self._tail.partition(b"\n")
         self._line = 2
         return line.decode("utf-8-sig", errors="replace").rstrip("\r")
@@ -295,8 +296,11 @@ class BlockFrame:
     bad_lines: list[tuple[int, str]]  # (line, reason) of lines left out
 
 
+NaValues = dict[str, list[str]] | list[str]
+
+
 def _read_lines(data: bytes, names: list[str], dtype: dict[str, str],
-                na_values: dict[str, list[str]]) -> pd.DataFrame:
+                na_values: NaValues) -> pd.DataFrame:
     return pd.read_csv(io.BytesIO(data), header=None, names=names, index_col=False,
                        dtype=dtype, keep_default_na=False, na_values=na_values,
                        skip_blank_lines=False, skipinitialspace=True, encoding="utf-8",
@@ -308,7 +312,7 @@ def _fields_note(found: int, expected: int) -> str:
 
 
 def read_block(block: LineBlock, names: list[str], dtype: dict[str, str],
-               na_values: dict[str, list[str]]) -> BlockFrame:
+               na_values: NaValues) -> BlockFrame:
     """The rows of one block. Blank lines are skipped without a word."""
     expected = len(names)
     first_line = block.data[:block.data.find(b"\n")]
@@ -338,7 +342,7 @@ def _blank_rows(frame: pd.DataFrame, names: list[str]) -> npt.NDArray[np.bool_]:
 
 
 def _read_line_by_line(block: LineBlock, names: list[str], dtype: dict[str, str],
-                       na_values: dict[str, list[str]]) -> BlockFrame:
+                       na_values: NaValues) -> BlockFrame:
     expected = len(names)
     good: list[bytes] = []
     rows: list[int] = []
@@ -398,6 +402,10 @@ class CsvReadings:
         self._sensor_prefix = sensor_prefix
         if self.format == "wide":
             self._pairs, self.ignored_columns = sensor_columns(self.columns[1:])
+            # A wide line holds a reading per sensor: keep a block's readings (and so the
+            # memory of cleaning it) about what a canonical block holds.
+            per_line = max(1, len(self._pairs) // 4)
+            self.lines.block_bytes = max(block_bytes // per_line, min(block_bytes, 64 * 1024))
 
     @property
     def bytes_read(self) -> int:
@@ -453,18 +461,21 @@ class CsvReadings:
     def _wide(self, block: LineBlock, max_errors: int) -> ParsedReadings:
         # Positional names: a wide export may repeat a column name.
         names = [f"c{i}" for i in range(len(self.columns))]
-        by_name = dict(zip(self.columns, names, strict=True))
-        read = read_block(block, names, {names[0]: "str"},
-                          {name: list(MISSING) for name in names[1:]} | {names[0]: [""]})
+        position = {column: i - 1 for i, column in enumerate(self.columns) if i > 0}
+        read = read_block(block, names, {names[0]: "str"}, list(MISSING))
         frame, rows = read.frame, read.rows
         seconds, bad_time, no_offset = parse_timestamps(frame[names[0]])
         good_time = ~(bad_time | no_offset)
         n_good = int(np.count_nonzero(good_time))
+        cells = frame.iloc[:, 1:]
+        if all(pd.api.types.is_numeric_dtype(dtype) for dtype in cells.dtypes):
+            matrix = cells.to_numpy(dtype=np.float64, na_value=np.nan)[good_time]
+        else:
+            matrix = np.column_stack([_numbers(cells[c])[0] for c in cells.columns]
+                                     + [np.zeros(len(cells))])[good_time]
 
         def numbers(column: str | None) -> npt.NDArray[np.float64]:
-            if column is None:
-                return np.zeros(n_good)
-            return _numbers(frame[by_name[column]])[0][good_time]
+            return np.zeros(n_good) if column is None else matrix[:, position[column]]
 
         sensors: list[str] = []
         watts_blocks: list[npt.NDArray[np.float64]] = []
