@@ -255,6 +255,9 @@ def household_energy_15min(meter_slots: pd.DataFrame, meters: pd.DataFrame, *,
     columns = ["household_id", "role", "slot", "kwh", "coverage"]
     if meter_slots.empty or meters.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    if not meters.duplicated(["household_id", "role"]).any() \
+            and meters["role"].nunique() == 1:
+        return _one_meter_per_household(meter_slots, meters, min_coverage, max_home_watts)
     merged = meter_slots.merge(meters[["meter_id", "household_id", "role", "sign"]],
                                on="meter_id", how="inner")
     merged["signed_wh"] = merged["wh"] * merged["sign"]
@@ -279,6 +282,30 @@ def household_energy_15min(meter_slots: pd.DataFrame, meters: pd.DataFrame, *,
     invalid = (result["coverage"] < min_coverage) | impossible
     result.loc[invalid, "kwh"] = np.nan
     return result[columns].sort_values(["household_id", "role", "slot"], ignore_index=True)
+
+
+def _one_meter_per_household(meter_slots: pd.DataFrame, meters: pd.DataFrame,
+                              min_coverage: float, max_home_watts: float) -> pd.DataFrame:
+    """``household_energy_15min`` when each household has one meter, all of one role (the
+    usual case): no sums over meters, so no grouping, and nothing to derive."""
+    position = pd.Index(meters["meter_id"]).get_indexer(meter_slots["meter_id"])
+    known = position >= 0
+    position = position[known]
+    covered = meter_slots["covered_s"].to_numpy(dtype=np.float64)[known]
+    signed_wh = (meter_slots["wh"].to_numpy(dtype=np.float64)[known]
+                 * meters["sign"].to_numpy(dtype=np.float64)[position])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kwh = np.where(covered > 0, signed_wh * SLOT_SECONDS / np.maximum(covered, 1e-9),
+                       0.0) / 1000.0
+    coverage = np.minimum(covered / SLOT_SECONDS, 1.0)
+    impossible = np.abs(kwh) * (3600.0 / SLOT_SECONDS) * 1000.0 > max_home_watts
+    kwh[(coverage < min_coverage) | impossible] = np.nan
+    result = pd.DataFrame({
+        "household_id": meters["household_id"].to_numpy()[position],
+        "role": meters["role"].to_numpy()[position],
+        "slot": meter_slots["slot"].to_numpy(dtype=np.int64)[known],
+        "kwh": kwh, "coverage": coverage})
+    return result.sort_values(["household_id", "role", "slot"], ignore_index=True)
 
 
 def _derive_missing_role(series: pd.DataFrame) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from meters.slot_sql import INSERT_CHUNK, EpochSeconds, insert_many, slot_starts
 
 # Slots per write transaction of an import: ~0.1 s of writing, so a webhook waiting for
 # SQLite's write lock meanwhile waits that long at most (benchmarks/RESULTS.md).
-BATCH_SLOTS = 4000
+BATCH_SLOTS = 2000
 
 
 def add_meter(session: Session, household: Household, sensor: str,

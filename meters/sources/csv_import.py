@@ -38,7 +38,7 @@ import pandas as pd
 CANONICAL_HEADER = ("sensor", "timestamp", "watts")
 BACKEND_SUMS = frozenset({"P_cons", "P_prod", "P_tot"})
 # Large enough for pandas to run at full speed, small enough to keep an import's memory flat.
-BLOCK_BYTES = 4 * 1024 * 1024
+BLOCK_BYTES = 2 * 1024 * 1024
 # A meter line is a few dozen bytes, a wide export's a few hundred: beyond this it is garbage.
 MAX_LINE_BYTES = 256 * 1024
 # What a missing reading looks like in the exports we know.
