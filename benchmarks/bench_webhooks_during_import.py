@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 import httpx
+from bench_csv_import import SENSORS, write_canonical
 
-from benchmarks.bench_csv_import import SENSORS, write_canonical
 from core.communities import add_household, create_community
 from core.db import make_engine, migrate, session_scope
 from core.demo import seed_demo

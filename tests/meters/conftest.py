@@ -22,11 +22,11 @@ def find_sample_data() -> Path | None:
     return None
 
 
-SAMPLE_DATA = find_sample_data()
+SAMPLE_DATA: Path = find_sample_data() or REPO_ROOT.parent / SAMPLE_SUBPATH
 
 
 @pytest.fixture
 def sample_data() -> Path:
-    if SAMPLE_DATA is None or not SAMPLE_DATA.is_dir():
+    if not SAMPLE_DATA.is_dir():
         pytest.skip("sample data not found (set VOISINS_SAMPLE_DATA)")
     return SAMPLE_DATA
