@@ -123,7 +123,7 @@ def load_consumption(session: Session, household_ids: list[int], start: datetime
 def _no_data(household: int, method: str) -> HouseholdImpact:
     return HouseholdImpact(household=household, valid=False, alert_kwh=None, reference_kwh=None,
                            delta_kwh=None, percent=None, after_kwh=None, before_kwh=None,
-                           method=method)
+                           method=method, reason=analysis.REASON_NO_DATA)
 
 
 def impact_of(session: Session, alert: Alert, method: Method = "same_slots",
