@@ -18,6 +18,8 @@ from core.models import ChannelIdentity, Contact, OutboxMessage, OutboxStatus
 
 # A contact who stopped still gets the answer to their STOP, nothing else.
 KIND_STOP_ACK = "stop_ack"
+# A resident's chart: queued with what to draw, drawn by the dispatcher just before sending.
+KIND_CHART = "chart"
 KINDS_ALLOWED_AFTER_STOP = frozenset({KIND_STOP_ACK})
 MAX_BACKOFF = timedelta(minutes=30)
 

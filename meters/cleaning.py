@@ -355,6 +355,18 @@ def utc_to_slot(moment: datetime | pd.Timestamp) -> int:
     return int(pd.Timestamp(moment).timestamp()) // SLOT_SECONDS
 
 
+def end_of_last_valid_slot(slot_start: pd.Series | pd.DatetimeIndex, kwh: npt.ArrayLike,
+                           now: datetime) -> datetime:
+    """The end of the last valid slot that started before ``now``, or ``now`` when there is
+    none: what "my last 7 days" runs up to (this evening included, a silent meter's gap not)."""
+    starts = pd.DatetimeIndex(slot_start)
+    valid = np.isfinite(np.asarray(kwh, dtype=np.float64)) & np.asarray(starts < now)
+    if not valid.any():
+        return now
+    last = starts[valid].max() + pd.Timedelta(seconds=SLOT_SECONDS)
+    return min(last.to_pydatetime(), now)
+
+
 def local_dates(slot: npt.ArrayLike, timezone: str) -> npt.NDArray[np.object_]:
     """The local calendar date of each slot's start."""
     local = slot_to_utc(slot).tz_convert(timezone)

@@ -118,7 +118,8 @@ class ReadingStream:
         last = np.flatnonzero(np.append(s_code[1:] != s_code[:-1], True))
         self._context_code, self._context_ts = s_code[last], s_ts[last]
         combined = combine_slot_parts(SensorSlots.concat([self._open, slots]))
-        open_mask = np.append(combined.sensor[1:] != combined.sensor[:-1], True)
+        open_mask = np.ones(len(combined), dtype=bool)  # the last slot of each sensor
+        open_mask[:-1] = combined.sensor[1:] != combined.sensor[:-1]
         self._open = combined.take(open_mask)
         return CleanedBlock(combined.take(~open_mask), code, reasons)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -51,6 +51,41 @@ class RerouteSendError(PermanentSendError):
     def __init__(self, message: str, channel: str) -> None:
         super().__init__(message)
         self.channel = channel
+
+
+# Finishes a row's payload just before it is sent, outside any transaction of the dispatcher
+# (e.g. draws a chart): returns the new payload, or None when there is nothing to do.
+PayloadPreparer = Callable[[Engine, OutboxMessage, datetime], dict[str, Any] | None]
+
+
+def draw_chart(engine: Engine, row: OutboxMessage, now: datetime) -> dict[str, Any] | None:
+    """A resident's chart, drawn here rather than in the inbound message's transaction."""
+    # Imported on the first chart: matplotlib, pandas and the meter code cost a worker that
+    # never draws one ~2 s of start-up and ~140 MB.
+    from bot.rendering.energy_charts import ChartPreparer
+
+    return ChartPreparer()(engine, row, now)
+
+
+def default_preparers() -> dict[str, PayloadPreparer]:
+    """The payload preparers, by outbox kind."""
+    return {outbox.KIND_CHART: draw_chart}
+
+
+def prepare_payload(engine: Engine, row: OutboxMessage, clock: Clock,
+                    preparers: Mapping[str, PayloadPreparer]) -> TransientSendError | None:
+    """Run the row's preparer, if its kind has one; a failure is retried like a send."""
+    preparer = preparers.get(row.kind)
+    if preparer is None:
+        return None
+    try:
+        payload = preparer(engine, row, clock())
+    except Exception as error:  # a bug or a busy database: this row later, the others now
+        log.exception("preparing outbox row %s (%s) failed", row.id, row.kind)
+        return TransientSendError(f"could not prepare the {row.kind}: {error}")
+    if payload is not None:
+        row.payload = payload
+    return None
 
 
 class Sender(Protocol):
@@ -220,7 +255,8 @@ def recover_interrupted(engine: Engine, now: datetime,
 def dispatch_forever(engine: Engine, senders: dict[str, Sender], stop: threading.Event,
                      clock: Clock = utc_now, limiter: RateLimiter | None = None,
                      idle_wait: float = 0.2, batch: int = 100, workers: int = 1,
-                     stale_after: timedelta = timedelta(minutes=5)) -> None:
+                     stale_after: timedelta = timedelta(minutes=5),
+                     preparers: Mapping[str, PayloadPreparer] | None = None) -> None:
     """The dispatcher loop of ``voisins serve``: drain, wait a little when idle, repeat."""
     next_recovery = 0.0
     while not stop.is_set():
@@ -229,7 +265,7 @@ def dispatch_forever(engine: Engine, senders: dict[str, Sender], stop: threading
                 recover_interrupted(engine, clock(), stale_after)
                 next_recovery = time.monotonic() + RECOVERY_INTERVAL
             report = dispatch_due(engine, senders, clock=clock, limit=batch, limiter=limiter,
-                                  workers=workers)
+                                  workers=workers, preparers=preparers)
         except Exception:  # one bad pass (database busy...) must not stop the loop
             log.exception("dispatch pass failed")
             stop.wait(1.0)
@@ -240,16 +276,19 @@ def dispatch_forever(engine: Engine, senders: dict[str, Sender], stop: threading
 
 def dispatch_due(engine: Engine, senders: dict[str, Sender], clock: Clock = utc_now,
                  limit: int = 100, channel: str | None = None,
-                 limiter: RateLimiter | None = None, workers: int = 1) -> DispatchReport:
+                 limiter: RateLimiter | None = None, workers: int = 1,
+                 preparers: Mapping[str, PayloadPreparer] | None = None) -> DispatchReport:
     """One pass over the due rows of the channels we have a sender for.
 
     Three phases: one transaction claims the batch, loads its recipients and settles the rows
     that must not go; the sends happen outside any transaction; their outcomes are written
     in a few batched transactions (``OutcomeLog``). With ``workers`` > 1, different
     addresses are sent to in parallel (a provider's round trip, not our CPU, is what limits
-    a fan-out); one address's rows keep their order.
+    a fan-out); one address's rows keep their order. A row whose kind has a payload
+    preparer (``default_preparers``: charts) is finished just before its send.
     """
     report = DispatchReport()
+    preparers = default_preparers() if preparers is None else preparers
     now = clock()
     with _writes(engine), session_scope(engine) as session:
         rows = outbox.claim_due(session, now, limit=limit, channel=channel)
@@ -263,7 +302,8 @@ def dispatch_due(engine: Engine, senders: dict[str, Sender], clock: Clock = utc_
 
     def run(batch: list[_Job]) -> None:
         for job in batch:
-            log_.add(job.row, _send_one(job, clock, limiter))
+            failed = prepare_payload(engine, job.row, clock, preparers)
+            log_.add(job.row, failed if failed is not None else _send_one(job, clock, limiter))
 
     try:
         if workers <= 1 or len(by_address) <= 1:
