@@ -13,6 +13,7 @@ glyphs (checked with ``fc-list``), so it is the font for every language.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -135,7 +136,7 @@ def _seven_days(energy: pd.DataFrame, now: datetime, timezone: str,
     """The 7 days up to the end of the last valid slot (today included, not cut at midnight)."""
     if end is None:
         end = end_of_last_valid_slot(energy["slot_start"], energy["kwh"], now)
-    last = pd.Timestamp(end).tz_convert(timezone)
+    last = pd.Timestamp(end).tz_convert(timezone).ceil("15min")  # on the slot grid
     first = last - pd.Timedelta(days=7)
     return first, last, pd.date_range(first, last, freq="15min", inclusive="left")
 
@@ -146,7 +147,8 @@ def usual_curve(history: pd.Series, target: pd.DatetimeIndex, weeks: int = 8) ->
     for week in range(1, weeks + 1):
         values.append(history.reindex(target - pd.Timedelta(weeks=week)).to_numpy())
     stacked = np.vstack(values)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a slot never valid: NaN, said once
         enough = np.isfinite(stacked).sum(axis=0) >= 3
         median = np.where(enough, np.nanmedian(np.where(np.isfinite(stacked), stacked, np.nan),
                                                 axis=0), np.nan)

@@ -357,14 +357,15 @@ def utc_to_slot(moment: datetime | pd.Timestamp) -> int:
 
 def end_of_last_valid_slot(slot_start: pd.Series | pd.DatetimeIndex, kwh: npt.ArrayLike,
                            now: datetime) -> datetime:
-    """The end of the last valid slot that started before ``now``, or ``now`` when there is
-    none: what "my last 7 days" runs up to (this evening included, a silent meter's gap not)."""
+    """The end of the last valid slot that started before ``now`` (the start of ``now``'s
+    slot when there is none): what "my last 7 days" run up to, this evening included and a
+    silent meter's gap at the end left out."""
     starts = pd.DatetimeIndex(slot_start)
     valid = np.isfinite(np.asarray(kwh, dtype=np.float64)) & np.asarray(starts < now)
     if not valid.any():
-        return now
-    last = starts[valid].max() + pd.Timedelta(seconds=SLOT_SECONDS)
-    return min(last.to_pydatetime(), now)
+        return slot_to_utc([utc_to_slot(now)])[0].to_pydatetime()
+    last: datetime = (starts[valid].max() + pd.Timedelta(seconds=SLOT_SECONDS)).to_pydatetime()
+    return last
 
 
 def local_dates(slot: npt.ArrayLike, timezone: str) -> npt.NDArray[np.object_]:

@@ -150,3 +150,34 @@ def test_the_last_alert_loads_the_households_energy_once(
         -100 * demo.reduction[household], abs=8.0)
     # "My last 7 days" run up to this evening, not to last midnight.
     assert data.week_end == datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("locale", ["fr", "ar"])
+def test_the_meter_is_blamed_only_when_it_went_silent(locale: str) -> None:
+    from bot.flows.results import own_result_words
+    from bot.i18n import translator
+    from meters.analysis.impact import (
+        REASON_FEW_REFERENCE_DAYS,
+        REASON_GAP_DURING_ALERT,
+        REASON_NO_DATA,
+        HouseholdImpact,
+    )
+
+    t = translator(locale)
+    start = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+    wifi = t.gettext("Not enough data from your meter for the alert of {when}, sorry. "
+                     "Often a meter that lost its Wi-Fi: your facilitator can help.")
+    wifi_start = wifi.split("{when}")[0]
+
+    def words(reason: str) -> str:
+        impact = HouseholdImpact(1, False, None, None, None, None, None, None, "same_slots",
+                                 reason=reason)
+        return own_result_words(t, start, "Europe/Brussels", impact)
+
+    assert words(REASON_GAP_DURING_ALERT).startswith(wifi_start)
+    assert words(REASON_NO_DATA).startswith(wifi_start)
+    patient = words(REASON_FEW_REFERENCE_DAYS)
+    assert not patient.startswith(wifi_start) and "{" not in patient
+    assert patient.startswith(t.gettext(
+        "I can't measure the alert of {when} for your home yet: your meter needs a few more "
+        "ordinary days to know your usual.").split("{when}")[0])
