@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -157,6 +158,7 @@ def speed(args: argparse.Namespace) -> None:
           f"(CPU)")
     print(f"import: accepted {report.accepted:,}, rejected {report.rejected}, "
           f"slots written {report.slots_written:,}")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def head_of(path: Path) -> bytes:
@@ -201,6 +203,7 @@ def memory(args: argparse.Namespace) -> None:
         print(f"  growth during the import: "
               f"{(figures['rss_peak_kb'] - figures['rss_before_kb']) / 1024:.0f} MB")
         print(f"  peak traced allocations of the import: {figures['traced_peak'] / 1e6:.0f} MB")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:

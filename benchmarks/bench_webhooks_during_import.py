@@ -13,6 +13,7 @@ server. Prints the latency percentiles of both phases and the import's duration.
 from __future__ import annotations
 
 import argparse
+import shutil
 import socket
 import statistics
 import subprocess
@@ -123,6 +124,7 @@ def main() -> None:
     parser.add_argument("--megabytes", type=float, default=50.0)
     parser.add_argument("--rate", type=float, default=10.0, help="webhooks per second")
     parser.add_argument("--alone-seconds", type=float, default=10.0)
+    parser.add_argument("--imports", type=int, default=1, help="imports at once")
     parser.add_argument("--import-via", choices=["api", "cli"], default="api",
                         help="POST to the server (one process) or `voisins meters import` "
                              "(another process: only the database is shared)")
@@ -167,21 +169,32 @@ def main() -> None:
             time.sleep(args.alone_seconds)
             firing.phase = "during import"
             started = time.perf_counter()
-            if args.import_via == "api":
-                with csv.open("rb") as body:
-                    response = httpx.post(f"{base}/api/v1/communities/bench/readings",
-                                          content=body.read(), timeout=600,
-                                          headers={"Content-Type": "text/csv",
-                                                   "Authorization": f"Bearer {ADMIN_TOKEN}"})
-                summary = response.json()
-                outcome = (f"{summary['accepted']:,} readings accepted, "
-                           f"{summary['slots_written']:,} slots (HTTP {response.status_code})")
-            else:
-                done = subprocess.run(
-                    [str(Path(sys.executable).parent / "voisins"), "meters", "import", str(csv),
-                     "--community", "bench", "--url", database_url],
-                    capture_output=True, text=True, check=True)
-                outcome = done.stdout.strip().splitlines()[-1]
+            outcomes: list[str] = []
+
+            def one_import() -> None:
+                if args.import_via == "api":
+                    with csv.open("rb") as body:
+                        response = httpx.post(
+                            f"{base}/api/v1/communities/bench/readings", content=body.read(),
+                            timeout=600, headers={"Content-Type": "text/csv",
+                                                  "Authorization": f"Bearer {ADMIN_TOKEN}"})
+                    summary = response.json()
+                    outcomes.append(f"{summary['accepted']:,} readings accepted, "
+                                    f"{summary['slots_written']:,} slots "
+                                    f"(HTTP {response.status_code})")
+                else:
+                    done = subprocess.run(
+                        [str(Path(sys.executable).parent / "voisins"), "meters", "import",
+                         str(csv), "--community", "bench", "--url", database_url],
+                        capture_output=True, text=True, check=True)
+                    outcomes.append(done.stdout.strip().splitlines()[-1])
+
+            importers = [threading.Thread(target=one_import) for _ in range(args.imports)]
+            for importer in importers:
+                importer.start()
+            for importer in importers:
+                importer.join()
+            outcome = "; ".join(outcomes)
             took = time.perf_counter() - started
             firing.phase = "after"
             firing.stop.set()
@@ -190,8 +203,9 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    print(f"import via {args.import_via}: {csv.stat().st_size / 1e6:.1f} MB in {took:.1f} s; "
-          f"{outcome}")
+    print(f"{args.imports} import(s) via {args.import_via} at once: "
+          f"{csv.stat().st_size / 1e6:.1f} MB each, {took:.1f} s; {outcome}")
+    shutil.rmtree(folder, ignore_errors=True)
     print(f"webhooks at {args.rate:.0f}/s (SMS and Telegram, each a new contact):")
     for phase, values in firing.latencies.items():
         print(f"  {phase:14s} {percentiles(values)}")

@@ -10,6 +10,7 @@ A CSV file is streamed: an import's memory does not grow with the file, and with
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -40,6 +41,7 @@ from meters.store import BATCH_SLOTS, SlotWriter, community_meters
 from meters.stream import ReadingStream
 
 MAX_ERRORS = 20
+_ONE_IMPORT_AT_A_TIME = threading.Lock()
 REASON_UNKNOWN_SENSOR = "unknown sensor: add it as a meter of a household first"
 
 
@@ -178,6 +180,20 @@ def import_readings(database: Engine | Session, community_slug: str, source: Csv
     (configure the meter first: its role and sign decide what is plausible).
     ``progress_total`` is told the size in bytes (when known), ``progress`` the bytes read.
     """
+    if isinstance(database, Session):
+        return _import(database, community_slug, source, sensor_prefix, progress,
+                       progress_total, clock, block_bytes, batch_slots)
+    # One import at a time in a process: side by side they would only slow each other
+    # down, and every webhook answered by the same process with them.
+    with _ONE_IMPORT_AT_A_TIME:
+        return _import(database, community_slug, source, sensor_prefix, progress,
+                       progress_total, clock, block_bytes, batch_slots)
+
+
+def _import(database: Engine | Session, community_slug: str, source: CsvSource,
+            sensor_prefix: str | None, progress: Callable[[int], None] | None,
+            progress_total: Callable[[int], None] | None, clock: Clock, block_bytes: int,
+            batch_slots: int) -> ImportReport:
     meters = _meters_of(database, community_slug)
     report = ImportReport()
     with _open_source(source) as (stream, size):
