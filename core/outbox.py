@@ -31,6 +31,8 @@ from core.models import (
 
 # A contact who stopped still gets the answer to their STOP, nothing else.
 KIND_STOP_ACK = "stop_ack"
+# A resident's chart: queued with what to draw, drawn by the dispatcher just before sending.
+KIND_CHART = "chart"
 KINDS_ALLOWED_AFTER_STOP = frozenset({KIND_STOP_ACK})
 MAX_BACKOFF = timedelta(minutes=30)
 # Real failures (not pacing) before a row is given up on as expired.

@@ -13,6 +13,7 @@ glyphs (checked with ``fc-list``), so it is the font for every language.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,11 +24,14 @@ import numpy as np
 import pandas as pd
 from babel.dates import format_skeleton, get_day_names
 from babel.numbers import format_decimal
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 from PIL import Image
 
 from meters.analysis.impact import CommunityImpact
+from meters.cleaning import end_of_last_valid_slot
 
 Gettext = Callable[[str], str]
 
@@ -47,6 +51,17 @@ class NotEnoughHouseholds(ValueError):
 class Chart:
     png: bytes
     caption: str
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A chart before it is rendered: tests look at its figure (legend, axis labels)."""
+
+    figure: Figure
+    caption: str
+
+    def render(self) -> Chart:
+        return Chart(figure_png(self.figure), self.caption)
 
 
 def _figure() -> Figure:
@@ -75,10 +90,29 @@ def _kwh_explained(gettext: Gettext) -> str:
     return gettext("1 kWh is what a 2 kW kettle uses in 30 minutes.")
 
 
+def _curve_explained(gettext: Gettext) -> str:
+    """Under a curve drawn in kW with totals in kWh: what links the two units."""
+    return gettext("The curve shows power in kW: 2 kW for 30 minutes uses 1 kWh.")
+
+
+def _local_numbers(axes: Axes, locale: str) -> None:
+    """Axis numbers written as in the caption (0,5 in French, 0.5 in English)."""
+    axes.yaxis.set_major_formatter(FuncFormatter(
+        lambda value, _position: format_decimal(round(value, 2), format="#,##0.##",
+                                                locale=locale)))
+
+
+def _legend_below(figure: Figure, axes: Axes) -> None:
+    """Under the plot, never over the curve's peaks."""
+    handles, labels = axes.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3),
+                  frameon=False)
+
+
 def _week_caption(this_week: float, usual: float, locale: str, gettext: Gettext) -> str:
     first = gettext("{this_week} kWh these 7 days; usually {usual} kWh.").format(
         this_week=_number(this_week, locale), usual=_number(usual, locale))
-    return first + "\n" + _kwh_explained(gettext)
+    return first + "\n" + _curve_explained(gettext)
 
 
 def _local(series: pd.DataFrame, timezone: str) -> pd.Series:
@@ -87,11 +121,24 @@ def _local(series: pd.DataFrame, timezone: str) -> pd.Series:
     return pd.Series(series["kwh"].to_numpy(dtype=float), index=index).sort_index()
 
 
-def _day_ticks(axes: matplotlib.axes.Axes, start: pd.Timestamp, days: int, locale: str) -> None:
-    ticks = [start + pd.Timedelta(days=d) for d in range(days + 1)]
-    axes.set_xticks([t.to_pydatetime() for t in ticks[:-1]],
+def _day_ticks(axes: Axes, start: pd.Timestamp, end: pd.Timestamp, locale: str) -> None:
+    """A tick at each local midnight in [start, end)."""
+    first = start.normalize() if start == start.normalize() else (
+        start.normalize() + pd.Timedelta(days=1))
+    ticks = [t for t in pd.date_range(first, end, freq="D") if t < end]
+    axes.set_xticks([t.to_pydatetime() for t in ticks],
                     [format_skeleton("MMMEd", t.to_pydatetime(), locale=locale)
-                     for t in ticks[:-1]], rotation=30, ha="right")
+                     for t in ticks], rotation=30, ha="right")
+
+
+def _seven_days(energy: pd.DataFrame, now: datetime, timezone: str,
+                end: datetime | None) -> tuple[pd.Timestamp, pd.Timestamp, pd.DatetimeIndex]:
+    """The 7 days up to the end of the last valid slot (today included, not cut at midnight)."""
+    if end is None:
+        end = end_of_last_valid_slot(energy["slot_start"], energy["kwh"], now)
+    last = pd.Timestamp(end).tz_convert(timezone).ceil("15min")  # on the slot grid
+    first = last - pd.Timedelta(days=7)
+    return first, last, pd.date_range(first, last, freq="15min", inclusive="left")
 
 
 def usual_curve(history: pd.Series, target: pd.DatetimeIndex, weeks: int = 8) -> pd.Series:
@@ -100,24 +147,24 @@ def usual_curve(history: pd.Series, target: pd.DatetimeIndex, weeks: int = 8) ->
     for week in range(1, weeks + 1):
         values.append(history.reindex(target - pd.Timedelta(weeks=week)).to_numpy())
     stacked = np.vstack(values)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a slot never valid: NaN, said once
         enough = np.isfinite(stacked).sum(axis=0) >= 3
         median = np.where(enough, np.nanmedian(np.where(np.isfinite(stacked), stacked, np.nan),
                                                 axis=0), np.nan)
     return pd.Series(median, index=target)
 
 
-def chart_last_week(energy: pd.DataFrame, *, now: datetime, timezone: str, locale: str,
-                    gettext: Gettext, last_alert: tuple[datetime, datetime] | None = None
-                    ) -> Chart:
+def draw_last_week(energy: pd.DataFrame, *, now: datetime, timezone: str, locale: str,
+                   gettext: Gettext, last_alert: tuple[datetime, datetime] | None = None,
+                   end: datetime | None = None) -> Drawing:
     """My last 7 days (15-minute average power), the last alert shaded, my usual curve.
 
-    ``energy``: slot_start (UTC), kwh (NaN invalid) with at least the last 9 weeks.
+    ``energy``: slot_start (UTC), kwh (NaN invalid) with at least the last 9 weeks. The 7
+    days end at ``end``, by default the end of the last valid slot before ``now``.
     """
     local = _local(energy, timezone)
-    end = pd.Timestamp(now).tz_convert(timezone).normalize()
-    start = end - pd.Timedelta(days=7)
-    target = pd.date_range(start, end, freq="15min", inclusive="left")
+    start, stop, target = _seven_days(energy, now, timezone, end)
     mine = local.reindex(target)
     usual = usual_curve(local, target)
     with matplotlib.rc_context(FONT):
@@ -134,17 +181,30 @@ def chart_last_week(energy: pd.DataFrame, *, now: datetime, timezone: str, local
         axes.set_title(gettext("My electricity, last 7 days"))
         axes.set_ylabel(gettext("Average power (kW)"))
         axes.set_ylim(bottom=0)
-        axes.set_xlim(target[0], target[-1])
-        _day_ticks(axes, start, 7, locale)
-        axes.legend(loc="upper left")
+        axes.set_xlim(start, stop)
+        _day_ticks(axes, start, stop, locale)
+        _local_numbers(axes, locale)
+        _legend_below(figure, axes)
         axes.grid(axis="y", alpha=0.3)
-        png = figure_png(figure)
     caption = _week_caption(float(np.nansum(mine)), float(np.nansum(usual)), locale, gettext)
-    return Chart(png, caption)
+    return Drawing(figure, caption)
+
+
+def chart_last_week(energy: pd.DataFrame, *, now: datetime, timezone: str, locale: str,
+                    gettext: Gettext, last_alert: tuple[datetime, datetime] | None = None,
+                    end: datetime | None = None) -> Chart:
+    return draw_last_week(energy, now=now, timezone=timezone, locale=locale, gettext=gettext,
+                          last_alert=last_alert, end=end).render()
 
 
 def chart_typical_week(energy: pd.DataFrame, *, timezone: str, locale: str, gettext: Gettext
                        ) -> Chart:
+    return draw_typical_week(energy, timezone=timezone, locale=locale,
+                             gettext=gettext).render()
+
+
+def draw_typical_week(energy: pd.DataFrame, *, timezone: str, locale: str, gettext: Gettext
+                      ) -> Drawing:
     """My typical week: median and the band between the 1st and 3rd quartiles per 15 min."""
     local = _local(energy, timezone).dropna()
     slot_of_week = (local.index.day_of_week * 96 + local.index.hour * 4
@@ -168,11 +228,11 @@ def chart_typical_week(energy: pd.DataFrame, *, timezone: str, locale: str, gett
         axes.set_ylim(bottom=0)
         axes.set_title(gettext("My typical week"))
         axes.set_ylabel(gettext("Average power (kW)"))
-        axes.legend(loc="upper left")
-        png = figure_png(figure)
+        _local_numbers(axes, locale)
+        _legend_below(figure, axes)
     weekly = float(quartiles[0.5].sum())
     first = gettext("A typical week uses about {kwh} kWh.").format(kwh=_number(weekly, locale))
-    return Chart(png, first + "\n" + _kwh_explained(gettext))
+    return Drawing(figure, first + "\n" + _curve_explained(gettext))
 
 
 def _season_names(gettext: Gettext) -> dict[int, str]:
@@ -203,12 +263,13 @@ def chart_seasons(energy: pd.DataFrame, *, timezone: str, locale: str, gettext: 
         axes.set_title(gettext("My average day, season by season"))
         axes.set_ylabel(gettext("Average power (kW)"))
         axes.set_xlabel(gettext("Time of day"))
-        axes.legend(loc="upper left")
+        _local_numbers(axes, locale)
+        _legend_below(figure, axes)
         png = figure_png(figure)
     daily = profile.sum(axis=0)
     first = gettext("An average day uses {low} to {high} kWh depending on the season.").format(
         low=_number(float(daily.min()), locale), high=_number(float(daily.max()), locale))
-    return Chart(png, first + "\n" + _kwh_explained(gettext))
+    return Chart(png, first + "\n" + _curve_explained(gettext))
 
 
 def chart_production(energy: pd.DataFrame, *, now: datetime, timezone: str, locale: str,
@@ -217,9 +278,7 @@ def chart_production(energy: pd.DataFrame, *, now: datetime, timezone: str, loca
 
     ``energy``: slot_start, role, kwh.
     """
-    end = pd.Timestamp(now).tz_convert(timezone).normalize()
-    start = end - pd.Timedelta(days=7)
-    target = pd.date_range(start, end, freq="15min", inclusive="left")
+    start, end, target = _seven_days(energy, now, timezone, None)
     series = {role: _local(part, timezone).reindex(target)
               for role, part in energy.groupby("role")}
     empty = pd.Series(np.nan, index=target)
@@ -236,11 +295,12 @@ def chart_production(energy: pd.DataFrame, *, now: datetime, timezone: str, loca
         axes.plot(target, net * KW_PER_KWH_IN_SLOT, color="#444444", linewidth=1.0,
                   label=gettext("From the grid (below zero: sent to the grid)"))
         axes.axhline(0, color="#999999", linewidth=0.8)
-        axes.set_xlim(target[0], target[-1])
-        _day_ticks(axes, start, 7, locale)
+        axes.set_xlim(start, end)
+        _day_ticks(axes, start, end, locale)
         axes.set_title(gettext("My consumption and my solar panels"))
         axes.set_ylabel(gettext("Average power (kW)"))
-        axes.legend(loc="upper left")
+        _local_numbers(axes, locale)
+        _legend_below(figure, axes)
         png = figure_png(figure)
     used, made = float(np.nansum(consumption)), float(np.nansum(production))
     first = gettext("These 7 days: {used} kWh used, {made} kWh produced.").format(
@@ -269,6 +329,7 @@ def chart_alert_result(community: CommunityImpact, *, alert_start: datetime, tim
                           ha="center", va="bottom", fontsize=15, xytext=(0, 4),
                           textcoords="offset points")
         axes.set_ylim(0, max(values) * 1.2)
+        _local_numbers(axes, locale)
         axes.set_title(gettext("Our alert of {date}").format(date=when))
         axes.set_ylabel(gettext("Energy of all households together (kWh)"))
         png = figure_png(figure)

@@ -25,8 +25,9 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +48,11 @@ NEGATIVE_NOISE_WATTS = 10.0
 MAX_INTERVAL_S = 300.0
 # Flukso counters are 32-bit; a wrap is only plausible from the top of that range.
 COUNTER_MODULUS_WH = float(2**32)
+# No meter of ours read before this; a later date than tomorrow is a clock or parsing error
+# (9999-12-31, 0001-01-01 and Unix 99999999999 were seen in files).
+EARLIEST_READING = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(days=1)
+REASON_DATE_OUT_OF_RANGE = "date out of range (before 2000-01-01 or after tomorrow)"
 
 
 # Why a reading was not used (``clean_to_slots(..., explain=True)``), per input row.
@@ -93,6 +99,23 @@ class SensorSlots:
     def __len__(self) -> int:
         return int(self.sensor.size)
 
+    def take(self, rows: npt.NDArray[np.bool_] | IntArray) -> SensorSlots:
+        return SensorSlots(self.sensor[rows], self.slot[rows], self.wh[rows],
+                           self.covered_s[rows], self.first_s[rows], self.last_s[rows])
+
+    @staticmethod
+    def empty() -> SensorSlots:
+        return SensorSlots(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
+                           np.zeros(0), np.zeros(0), np.zeros(0))
+
+    @staticmethod
+    def concat(parts: Sequence[SensorSlots]) -> SensorSlots:
+        if not parts:
+            return SensorSlots.empty()
+        return SensorSlots(*(np.concatenate([getattr(p, name) for p in parts])
+                             for name in ("sensor", "slot", "wh", "covered_s", "first_s",
+                                          "last_s")))
+
 
 def counter_to_watts(sensor: IntArray, ts: FloatArray, wh: FloatArray, *,
                      modulus_wh: float = COUNTER_MODULUS_WH,
@@ -118,6 +141,14 @@ def counter_to_watts(sensor: IntArray, ts: FloatArray, wh: FloatArray, *,
     return watts
 
 
+def dates_out_of_range(ts: FloatArray, now: datetime) -> BoolArray:
+    """Readings dated before ``EARLIEST_READING`` or after ``now`` + ``FUTURE_TOLERANCE``
+    (UTC seconds; NaN counts as out of range)."""
+    latest = (now + FUTURE_TOLERANCE).timestamp()
+    with np.errstate(invalid="ignore"):
+        return ~((ts >= EARLIEST_READING.timestamp()) & (ts <= latest))
+
+
 def _out_of_order(sensor: IntArray, ts: FloatArray) -> int:
     """How many rows break (sensor, time) order (only counted when the kernel found one)."""
     starts = np.empty(sensor.size, dtype=bool)
@@ -128,7 +159,7 @@ def _out_of_order(sensor: IntArray, ts: FloatArray) -> int:
     return backwards + int(np.count_nonzero(codes[1:] <= codes[:-1]))
 
 
-def _nominal_interval(sensor: IntArray, ts: FloatArray) -> float:
+def nominal_interval(sensor: IntArray, ts: FloatArray) -> float:
     """The sensor period (8 s for a Flukso, 60 s for minute data), from a sample."""
     head_sensor, head_ts = sensor[:2001], ts[:2001]
     steps = np.diff(head_ts)[head_sensor[1:] == head_sensor[:-1]]
@@ -170,7 +201,7 @@ def clean_to_slots(sensor: npt.ArrayLike, ts: npt.ArrayLike, watts: npt.ArrayLik
         tables = slot_kernel.Tables(
             sign=sign_table, forbid=forbid_table, max_abs=max_abs_watts,
             noise_watts=NEGATIVE_NOISE_WATTS, max_interval=max_interval_s,
-            nominal=min(nominal_interval_s or _nominal_interval(sensor_a, ts_a),
+            nominal=min(nominal_interval_s or nominal_interval(sensor_a, ts_a),
                         max_interval_s))
         # The kernel only writes the reasons of rejected rows: the rest stay 0.
         reasons = np.zeros(n if explain else 1, dtype=np.int8)
@@ -224,6 +255,9 @@ def household_energy_15min(meter_slots: pd.DataFrame, meters: pd.DataFrame, *,
     columns = ["household_id", "role", "slot", "kwh", "coverage"]
     if meter_slots.empty or meters.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    if not meters.duplicated(["household_id", "role"]).any() \
+            and meters["role"].nunique() == 1:
+        return _one_meter_per_household(meter_slots, meters, min_coverage, max_home_watts)
     merged = meter_slots.merge(meters[["meter_id", "household_id", "role", "sign"]],
                                on="meter_id", how="inner")
     merged["signed_wh"] = merged["wh"] * merged["sign"]
@@ -250,10 +284,36 @@ def household_energy_15min(meter_slots: pd.DataFrame, meters: pd.DataFrame, *,
     return result[columns].sort_values(["household_id", "role", "slot"], ignore_index=True)
 
 
+def _one_meter_per_household(meter_slots: pd.DataFrame, meters: pd.DataFrame,
+                              min_coverage: float, max_home_watts: float) -> pd.DataFrame:
+    """``household_energy_15min`` when each household has one meter, all of one role (the
+    usual case): no sums over meters, so no grouping, and nothing to derive."""
+    position = pd.Index(meters["meter_id"]).get_indexer(meter_slots["meter_id"])
+    known = position >= 0
+    position = position[known]
+    covered = meter_slots["covered_s"].to_numpy(dtype=np.float64)[known]
+    signed_wh = (meter_slots["wh"].to_numpy(dtype=np.float64)[known]
+                 * meters["sign"].to_numpy(dtype=np.float64)[position])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kwh = np.where(covered > 0, signed_wh * SLOT_SECONDS / np.maximum(covered, 1e-9),
+                       0.0) / 1000.0
+    coverage = np.minimum(covered / SLOT_SECONDS, 1.0)
+    impossible = np.abs(kwh) * (3600.0 / SLOT_SECONDS) * 1000.0 > max_home_watts
+    kwh[(coverage < min_coverage) | impossible] = np.nan
+    result = pd.DataFrame({
+        "household_id": meters["household_id"].to_numpy()[position],
+        "role": meters["role"].to_numpy()[position],
+        "slot": meter_slots["slot"].to_numpy(dtype=np.int64)[known],
+        "kwh": kwh, "coverage": coverage})
+    return result.sort_values(["household_id", "role", "slot"], ignore_index=True)
+
+
 def _derive_missing_role(series: pd.DataFrame) -> pd.DataFrame:
+    roles = set(series["role"].unique())
+    if len(roles) < 2:
+        return series  # nothing to derive from (and the pivot below is not cheap)
     wide = series.pivot_table(index=["household_id", "slot"], columns="role",
                               values=["kwh", "coverage"], aggfunc="first")
-    roles = set(series["role"].unique())
     derived: list[pd.DataFrame] = []
     recipes = {
         MeterRole.CONSUMPTION.value: (MeterRole.NET.value, MeterRole.PRODUCTION.value, 1.0),
@@ -293,6 +353,19 @@ def slot_to_utc(slot: npt.ArrayLike) -> pd.DatetimeIndex:
 
 def utc_to_slot(moment: datetime | pd.Timestamp) -> int:
     return int(pd.Timestamp(moment).timestamp()) // SLOT_SECONDS
+
+
+def end_of_last_valid_slot(slot_start: pd.Series | pd.DatetimeIndex, kwh: npt.ArrayLike,
+                           now: datetime) -> datetime:
+    """The end of the last valid slot that started before ``now`` (the start of ``now``'s
+    slot when there is none): what "my last 7 days" run up to, this evening included and a
+    silent meter's gap at the end left out."""
+    starts = pd.DatetimeIndex(slot_start)
+    valid = np.isfinite(np.asarray(kwh, dtype=np.float64)) & np.asarray(starts < now)
+    if not valid.any():
+        return slot_to_utc([utc_to_slot(now)])[0].to_pydatetime()
+    last: datetime = (starts[valid].max() + pd.Timedelta(seconds=SLOT_SECONDS)).to_pydatetime()
+    return last
 
 
 def local_dates(slot: npt.ArrayLike, timezone: str) -> npt.NDArray[np.object_]:

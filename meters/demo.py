@@ -1,53 +1,127 @@
 """Synthetic meter data for the demo community: a plausible home curve per household.
 
-Deterministic (seeded) so the demo looks the same every time; a few gaps are left invalid,
-as real Flukso data has them.
+The curve follows the community's LOCAL time (people cook at 19:00 on the clock on the wall,
+summer or winter), so reference days on either side of a clock change line up as they
+would in real data. Deterministic (seeded) so the demo looks the same every time. A few
+single slots are left invalid, as real Flukso data has them, never during the demo's alert.
+
+The demo also records one past alert (two evenings ago, 18:00-21:00) in which each home
+used a known share less; ``DemoEnergy`` says what was injected, so a test can hold the
+measured impact against it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import insert
+import pandas as pd
 from sqlmodel import Session, col, select
 
-from core.metering import Energy15, Meter
-from core.models import Household
+from core.alerts import AlertKind, AlertPlanError, plan_alert
+from core.metering import SLOT_SECONDS, Energy15, Meter, MeterRole
+from core.models import Community, Household
+from meters.analysis.impact import REBOUND_AFTER
+from meters.slot_sql import insert_many, slot_starts_for
 from meters.store import add_meter
 
 DEMO_WEEKS = 9
 SLOTS_PER_DAY = 96
+ALERT_LOCAL_HOUR = 18
+ALERT_MINUTES = 180
+# Each home used between none and this share less during the demo alert.
+MAX_REDUCTION = 0.3
+INVALID_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class DemoEnergy:
+    slots_written: int
+    alert_id: int | None = None
+    # Per household id: the share less injected during the alert (0.2 = 20 % less) ...
+    reduction: dict[int, float] = field(default_factory=dict)
+    # ... and the energy the home would have used in the alert window without it (kWh).
+    usual_kwh: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def community_percent(self) -> float:
+        """The change the generator injected for the community as a whole, in percent."""
+        usual = sum(self.usual_kwh.values())
+        less = sum(self.reduction[h] * kwh for h, kwh in self.usual_kwh.items())
+        return -100.0 * less / usual if usual else 0.0
+
+
+def demo_alert_window(now: datetime, timezone: str) -> tuple[datetime, datetime]:
+    """18:00-21:00 local, two evenings ago (three if the rebound window is not over)."""
+    today = pd.Timestamp(now).tz_convert(timezone).normalize()
+    for days_back in (2, 3):
+        start = (today - pd.Timedelta(days=days_back)).tz_localize(None) + pd.Timedelta(
+            hours=ALERT_LOCAL_HOUR)
+        local = start.tz_localize(timezone)
+        end = local + pd.Timedelta(minutes=ALERT_MINUTES)
+        if end + REBOUND_AFTER <= pd.Timestamp(now):
+            break
+    return local.tz_convert("UTC").to_pydatetime(), end.tz_convert("UTC").to_pydatetime()
+
+
+def _usual_day(hours: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A home's expected kWh per 15 minutes at these local clock hours."""
+    base = rng.uniform(0.03, 0.08)
+    evening = rng.uniform(0.10, 0.35) * np.exp(-((hours - 19.0) ** 2) / 4.0)
+    morning = rng.uniform(0.05, 0.15) * np.exp(-((hours - 7.5) ** 2) / 1.5)
+    return np.asarray(base + evening + morning)
+
+
+NOISE_SHAPE, NOISE_SCALE = 1.2, 0.02  # gamma noise on each slot (mean 0.024 kWh)
 
 
 def seed_demo_energy(session: Session, community_id: int, now: datetime,
-                     weeks: int = DEMO_WEEKS) -> int:
-    """Give every household of the community a meter and ``weeks`` of 15-minute energy."""
+                     weeks: int = DEMO_WEEKS) -> DemoEnergy:
+    """Give every household of the community a meter and ``weeks`` of 15-minute energy,
+    and record the demo alert (when energy was written)."""
+    community = session.get(Community, community_id)
+    assert community is not None
     households = session.exec(select(Household).where(Household.community_id == community_id)
                               .order_by(col(Household.id))).all()
     existing = set(session.exec(select(Meter.household_id)).all())
     end = now.replace(minute=(now.minute // 15) * 15, second=0, microsecond=0)
-    start = end - timedelta(weeks=weeks)
-    slots = weeks * 7 * SLOTS_PER_DAY
-    hours = (np.arange(slots) % SLOTS_PER_DAY) / 4.0
-    written = 0
+    first_slot = int((end - timedelta(weeks=weeks)).timestamp()) // SLOT_SECONDS
+    slots = np.arange(first_slot, first_slot + weeks * 7 * SLOTS_PER_DAY, dtype=np.int64)
+    local = pd.to_datetime(slots * SLOT_SECONDS, unit="s", utc=True).tz_convert(
+        community.timezone)
+    hours = (local.hour + local.minute / 60.0).to_numpy()
+    alert_start, alert_end = demo_alert_window(now, community.timezone)
+    in_alert = ((slots >= int(alert_start.timestamp()) // SLOT_SECONDS)
+                & (slots < int(alert_end.timestamp()) // SLOT_SECONDS))
+    starts = slot_starts_for(session, slots)
+    written, reduction, usual_kwh = 0, {}, {}
     for household in households:
-        if household.id in existing:
+        if household.id is None or household.id in existing:
             continue
         add_meter(session, household, f"demo-{household.ref}")
         rng = np.random.default_rng(household.id)
-        base = rng.uniform(0.03, 0.08)
-        evening = rng.uniform(0.10, 0.35) * np.exp(-((hours - 19.0) ** 2) / 4.0)
-        morning = rng.uniform(0.05, 0.15) * np.exp(-((hours - 7.5) ** 2) / 1.5)
-        kwh = base + evening + morning + rng.gamma(1.2, 0.02, slots)
-        invalid = rng.random(slots) < 0.01
-        rows = [
-            {"household_id": household.id, "role": "consumption",
-             "slot_start": start + timedelta(minutes=15 * index),
-             "kwh": None if invalid[index] else float(kwh[index]),
-             "coverage": 0.5 if invalid[index] else 1.0}
-            for index in range(slots)
-        ]
-        session.execute(insert(Energy15), rows)
+        usual = _usual_day(hours, rng)
+        kwh = usual + rng.gamma(NOISE_SHAPE, NOISE_SCALE, slots.size)
+        share = float(np.round(rng.uniform(0.0, MAX_REDUCTION), 2))
+        kwh[in_alert] *= 1.0 - share
+        reduction[household.id] = share
+        usual_kwh[household.id] = float(usual[in_alert].sum()
+                                        + in_alert.sum() * NOISE_SHAPE * NOISE_SCALE)
+        invalid = (rng.random(slots.size) < INVALID_SHARE) & ~in_alert
+        rows = [(household.id, MeterRole.CONSUMPTION.value, start,
+                 None if bad else value, 0.5 if bad else 1.0)
+                for start, value, bad in zip(starts, kwh.tolist(), invalid.tolist(),
+                                             strict=True)]
+        insert_many(session, getattr(Energy15, "__table__"),  # noqa: B009
+                    ("household_id", "role", "slot_start", "kwh", "coverage"), rows)
         written += len(rows)
-    return written
+    if not written:
+        return DemoEnergy(0)
+    try:
+        alert = plan_alert(session, community, starts_at=alert_start,
+                           duration_minutes=ALERT_MINUTES, kind=AlertKind.PLANNED, now=now,
+                           record_only=True)
+    except AlertPlanError:  # another alert already there: the data stays, without its alert
+        return DemoEnergy(written)
+    return DemoEnergy(written, alert.id, reduction, usual_kwh)

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert
+from sqlalchemy import Table, delete
+from sqlalchemy import select as select_columns
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core.clock import Clock, as_utc, utc_now
+from core.db import session_scope
 from core.metering import SLOT_SECONDS, Energy15, Meter, MeterEnergy15, MeterRole
 from core.models import Household
 from meters.cleaning import SensorSlots, household_energy_15min, slot_to_utc
+from meters.slot_sql import INSERT_CHUNK, EpochSeconds, insert_many, slot_starts_for
 
-# Rows per INSERT statement: large enough to be quick, small enough for SQLite's limits.
-INSERT_CHUNK = 2000
+# Slots per write transaction of an import: ~0.1 s of writing, so a webhook waiting for
+# SQLite's write lock meanwhile waits that long at most (benchmarks/RESULTS.md).
+BATCH_SLOTS = 2000
 
 
 def add_meter(session: Session, household: Household, sensor: str,
@@ -50,30 +56,31 @@ def meters_frame(meters: Sequence[Meter]) -> pd.DataFrame:
 
 
 def _datetimes(slots: np.ndarray) -> list[datetime]:
-    return [t.to_pydatetime() for t in slot_to_utc(slots)]
-
-
-def _slot_of(moments: Iterable[datetime]) -> np.ndarray:
-    return np.array([int(as_utc(m).timestamp()) // SLOT_SECONDS for m in moments],
-                    dtype=np.int64)
+    return list(slot_to_utc(slots).to_pydatetime())
 
 
 def load_meter_slots(session: Session, meter_ids: Sequence[int], slot_from: int | None = None,
                      slot_to: int | None = None) -> pd.DataFrame:
-    """Per-meter slot rows: meter_id, slot, wh, covered_s, first_s, last_s."""
-    query = select(MeterEnergy15).where(col(MeterEnergy15.meter_id).in_(list(meter_ids)))
+    """Per-meter slot rows: meter_id, slot, wh, covered_s, first_s, last_s (columns only, no
+    ORM objects nor datetimes: an import reads these back for every batch it writes)."""
+    query = select_columns(
+        col(MeterEnergy15.meter_id), EpochSeconds(col(MeterEnergy15.slot_start)),
+        col(MeterEnergy15.wh), col(MeterEnergy15.covered_s), col(MeterEnergy15.first_s),
+        col(MeterEnergy15.last_s)
+    ).where(col(MeterEnergy15.meter_id).in_(list(meter_ids)))
     if slot_from is not None:
         query = query.where(col(MeterEnergy15.slot_start) >= slot_to_utc([slot_from])[0])
     if slot_to is not None:
         query = query.where(col(MeterEnergy15.slot_start) <= slot_to_utc([slot_to])[0])
-    rows = session.exec(query).all()
+    rows = session.connection().execute(query).all()  # Core rows: no ORM loading
+    columns: list[tuple[object, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 6
     return pd.DataFrame({
-        "meter_id": np.array([r.meter_id for r in rows], dtype=np.int64),
-        "slot": _slot_of(r.slot_start for r in rows),
-        "wh": np.array([r.wh for r in rows], dtype=np.float64),
-        "covered_s": np.array([r.covered_s for r in rows], dtype=np.float64),
-        "first_s": np.array([r.first_s for r in rows], dtype=np.float64),
-        "last_s": np.array([r.last_s for r in rows], dtype=np.float64),
+        "meter_id": np.array(columns[0], dtype=np.int64),
+        "slot": np.array(columns[1], dtype=np.int64) // SLOT_SECONDS,
+        "wh": np.array(columns[2], dtype=np.float64),
+        "covered_s": np.array(columns[3], dtype=np.float64),
+        "first_s": np.array(columns[4], dtype=np.float64),
+        "last_s": np.array(columns[5], dtype=np.float64),
     })
 
 
@@ -114,20 +121,81 @@ def store_sensor_slots(session: Session, slots: SensorSlots, meter_id_of_code: n
     meter_ids = [int(m) for m in np.unique(new["meter_id"])]
     old = load_meter_slots(session, meter_ids, int(new["slot"].min()), int(new["slot"].max()))
     merged = merge_meter_slots(old, new)
-    for meter_id, part in merged.groupby("meter_id"):
-        starts = _datetimes(part["slot"].to_numpy())
-        for i in range(0, len(starts), INSERT_CHUNK):
-            session.execute(delete(MeterEnergy15).where(
-                col(MeterEnergy15.meter_id) == int(meter_id),
-                col(MeterEnergy15.slot_start).in_(starts[i:i + INSERT_CHUNK])))
-    rows = [{"meter_id": int(m), "slot_start": s, "wh": float(w), "covered_s": float(c),
-             "first_s": float(f), "last_s": float(la)}
-            for m, s, w, c, f, la in zip(merged["meter_id"], _datetimes(merged["slot"].to_numpy()),
-                                         merged["wh"], merged["covered_s"], merged["first_s"],
-                                         merged["last_s"], strict=True)]
-    for i in range(0, len(rows), INSERT_CHUNK):
-        session.execute(insert(MeterEnergy15), rows[i:i + INSERT_CHUNK])
+    if not old.empty:
+        # Only slots already stored need deleting first (none, for new data).
+        stored = merged.merge(old[["meter_id", "slot"]], on=["meter_id", "slot"])
+        for meter_id, part in stored.groupby("meter_id"):
+            starts = _datetimes(part["slot"].to_numpy())
+            for i in range(0, len(starts), INSERT_CHUNK):
+                session.execute(delete(MeterEnergy15).where(
+                    col(MeterEnergy15.meter_id) == int(meter_id),
+                    col(MeterEnergy15.slot_start).in_(starts[i:i + INSERT_CHUNK])))
+    rows = list(zip(merged["meter_id"].to_numpy().tolist(),
+                    slot_starts_for(session, merged["slot"].to_numpy()),
+                    merged["wh"].to_numpy(dtype=np.float64).tolist(),
+                    merged["covered_s"].to_numpy(dtype=np.float64).tolist(),
+                    merged["first_s"].to_numpy(dtype=np.float64).tolist(),
+                    merged["last_s"].to_numpy(dtype=np.float64).tolist(), strict=True))
+    insert_many(session, _table(MeterEnergy15),
+                ("meter_id", "slot_start", "wh", "covered_s", "first_s", "last_s"), rows)
     return merged
+
+
+def _table(model: type[MeterEnergy15] | type[Energy15]) -> Table:
+    table: Table = getattr(model, "__table__")  # noqa: B009 (SQLModel does not type it)
+    return table
+
+
+class SlotWriter:
+    """Cleaned slots of known meters, written in batches of about ``batch_slots``.
+
+    Given an ``Engine``, each batch is its own short transaction, so an import of any size
+    never holds the database's write lock for long. Given a ``Session``, batches go into the
+    caller's transaction (live polls, tests). A batch stores the meters' slots and rebuilds
+    their households' energy over the batch's slots.
+    """
+
+    def __init__(self, database: Engine | Session, meters: Sequence[Meter],
+                 batch_slots: int = BATCH_SLOTS) -> None:
+        self.database = database
+        self.meter_ids = np.array([m.id for m in meters], dtype=np.int64)
+        self.household_of = np.array([m.household_id for m in meters], dtype=np.int64)
+        self.batch_slots = batch_slots
+        self.slots_written = 0
+        self.households: set[int] = set()
+        self._pending: list[SensorSlots] = []
+        self._pending_slots = 0
+
+    def add(self, slots: SensorSlots) -> None:
+        """Slots whose ``sensor`` indexes the writer's meters."""
+        if len(slots) == 0:
+            return
+        self._pending.append(slots)
+        self._pending_slots += len(slots)
+        if self._pending_slots >= self.batch_slots:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        slots = SensorSlots.concat(self._pending)
+        self._pending, self._pending_slots = [], 0
+        households = {int(h) for h in np.unique(self.household_of[slots.sensor])}
+        with self._transaction() as session:
+            written = store_sensor_slots(session, slots, self.meter_ids)
+            rebuild_household_energy(session, households, int(slots.slot.min()),
+                                     int(slots.slot.max()))
+        self.slots_written += len(written)
+        self.households |= households
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        if isinstance(self.database, Session):
+            yield self.database
+            self.database.flush()
+            return
+        with session_scope(self.database) as session:
+            yield session
 
 
 def rebuild_household_energy(session: Session, household_ids: Iterable[int],
@@ -148,13 +216,14 @@ def rebuild_household_energy(session: Session, household_ids: Iterable[int],
     session.execute(delete(Energy15).where(
         col(Energy15.household_id).in_(ids), col(Energy15.slot_start) >= start.to_pydatetime(),
         col(Energy15.slot_start) <= end.to_pydatetime()))
-    rows = [{"household_id": int(h), "role": str(r), "slot_start": s,
-             "kwh": None if np.isnan(k) else float(k), "coverage": float(c)}
-            for h, r, s, k, c in zip(energy["household_id"], energy["role"],
-                                     _datetimes(energy["slot"].to_numpy()), energy["kwh"],
-                                     energy["coverage"], strict=True)]
-    for i in range(0, len(rows), INSERT_CHUNK):
-        session.execute(insert(Energy15), rows[i:i + INSERT_CHUNK])
+    kwh = energy["kwh"].to_numpy(dtype=np.float64)
+    rows = list(zip(energy["household_id"].to_numpy().tolist(),
+                    energy["role"].astype(str).tolist(),
+                    slot_starts_for(session, energy["slot"].to_numpy()),
+                    [None if k != k else k for k in kwh.tolist()],  # NaN -> NULL: invalid
+                    energy["coverage"].to_numpy(dtype=np.float64).tolist(), strict=True))
+    insert_many(session, _table(Energy15),
+                ("household_id", "role", "slot_start", "kwh", "coverage"), rows)
     return len(rows)
 
 
@@ -165,19 +234,22 @@ def load_household_energy(session: Session, household_ids: Sequence[int],
 
     ``kwh`` is NaN for invalid slots; slots without a row are simply absent (also invalid).
     """
-    query = select(Energy15).where(col(Energy15.household_id).in_(list(household_ids)),
-                                   Energy15.role == role)
+    query = select_columns(
+        col(Energy15.household_id), EpochSeconds(col(Energy15.slot_start)), col(Energy15.kwh),
+        col(Energy15.coverage)
+    ).where(col(Energy15.household_id).in_(list(household_ids)), col(Energy15.role) == role)
     if start is not None:
         query = query.where(col(Energy15.slot_start) >= as_utc(start))
     if end is not None:
         query = query.where(col(Energy15.slot_start) < as_utc(end))
-    rows = session.exec(query.order_by(col(Energy15.household_id),
-                                       col(Energy15.slot_start))).all()
-    slot = _slot_of(r.slot_start for r in rows)
+    rows = session.connection().execute(query.order_by(col(Energy15.household_id),
+                                                       col(Energy15.slot_start))).all()
+    columns: list[tuple[object, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 4
+    slot = np.array(columns[1], dtype=np.int64) // SLOT_SECONDS
     return pd.DataFrame({
-        "household_id": np.array([r.household_id for r in rows], dtype=np.int64),
+        "household_id": np.array(columns[0], dtype=np.int64),
         "slot": slot,
         "slot_start": slot_to_utc(slot),
-        "kwh": np.array([np.nan if r.kwh is None else r.kwh for r in rows], dtype=np.float64),
-        "coverage": np.array([r.coverage for r in rows], dtype=np.float64),
+        "kwh": np.array([np.nan if k is None else k for k in columns[2]], dtype=np.float64),
+        "coverage": np.array(columns[3], dtype=np.float64),
     })

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from core.db import make_engine, session_scope
+from core.db import make_engine
 from meters.ingest import ImportReport, UnknownCommunity, import_readings
 
 app = typer.Typer(help="Meter data: import readings, check meters.", no_args_is_help=True)
@@ -47,9 +47,9 @@ def import_command(
             bar.length = max(total, 1)
 
         try:
-            with session_scope(engine) as session:
-                report = import_readings(session, community, file, sensor_prefix=prefix,
-                                         progress=bar.update, progress_total=set_total)
+            # The engine, not a session: the import commits in short batches.
+            report = import_readings(engine, community, file, sensor_prefix=prefix,
+                                     progress=bar.update, progress_total=set_total)
         except UnknownCommunity as error:
             raise typer.BadParameter(str(error), param_hint="--community") from error
     print_report(report)

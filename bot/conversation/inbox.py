@@ -33,7 +33,7 @@ from bot.flows.base import (
 )
 from bot.flows.menu import menu_message
 from bot.i18n import choose_locale, translator
-from bot.rendering.energy_charts import chart_reply
+from bot.rendering.energy_charts import chart_request
 from bot.rendering.share_kit import kit_locales, share_kits
 from bot.rendering.survey_results import apply_campaign_effect, survey_results_replies
 from core import alerts, contacts, conversations, outbox
@@ -178,7 +178,8 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
                 and contact.role == Role.FACILITATOR.value:
             extra.extend(survey_results_replies(session, who, effect.questionnaire_id, now))
         elif isinstance(effect, SendChart) and who is not None:
-            extra.append(chart_reply(session, who, contact, effect.kind, now))
+            # Only what to draw: the dispatcher draws it after this transaction.
+            extra.append(chart_request(who, contact, effect.kind))
     session.flush()
     return EffectOutcome(extra=tuple(extra))
 

@@ -9,13 +9,19 @@ not that precise, and "0.0 kWh less" would read as a joke.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot.i18n import Translator, choose_locale, translator
 from bot.i18n.formatting import format_kwh, format_local_datetime, format_percentage
 from core.alerts import Alert
 from core.models import Community, Contact, Role
-from meters.analysis.impact import CommunityImpact, HouseholdImpact
+from meters.analysis.impact import (
+    REASON_FEW_REFERENCE_DAYS,
+    REASON_GAP_BEFORE_NOTICE,
+    CommunityImpact,
+    HouseholdImpact,
+)
 
 # Differences smaller than these are "about as much as usual".
 SAME_KWH = 0.05
@@ -88,9 +94,21 @@ class AlertResultMessages:
 def own_result_text(t: Translator, alert: Alert, community: Community,
                     impact: HouseholdImpact | None, role: str = Role.RESIDENT.value) -> str:
     """A resident's own figures for one alert (their household only), for "my result"."""
-    when = format_local_datetime(alert.starts_at, community.timezone, t.locale)
+    return own_result_words(t, alert.starts_at, community.timezone, impact, role)
+
+
+def own_result_words(t: Translator, starts_at: datetime, timezone: str,
+                     impact: HouseholdImpact | None, role: str = Role.RESIDENT.value) -> str:
+    """The same, from the alert's start and the community's timezone."""
+    when = format_local_datetime(starts_at, timezone, t.locale)
     if impact is None or not impact.valid or impact.alert_kwh is None \
             or impact.reference_kwh is None:
+        if impact is not None and impact.reason in (REASON_FEW_REFERENCE_DAYS,
+                                                    REASON_GAP_BEFORE_NOTICE):
+            # The meter did report during the alert: no reason to blame it.
+            return t.gettext("I can't measure the alert on {when} for your home yet: your "
+                             "meter needs a few more ordinary days to know your usual.",
+                             when=when)
         if role != Role.RESIDENT.value:  # staff are the help a resident would be sent to
             return t.gettext("Not enough data from your meter for the alert on {when}, "
                              "sorry. Often a meter that lost its Wi-Fi: check that it is "

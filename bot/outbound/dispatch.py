@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -57,6 +57,41 @@ class RerouteSendError(PermanentSendError):
     def __init__(self, message: str, channel: str) -> None:
         super().__init__(message)
         self.channel = channel
+
+
+# Finishes a row's payload just before it is sent, outside any transaction of the dispatcher
+# (e.g. draws a chart): returns the new payload, or None when there is nothing to do.
+PayloadPreparer = Callable[[Engine, OutboxMessage, datetime], dict[str, Any] | None]
+
+
+def draw_chart(engine: Engine, row: OutboxMessage, now: datetime) -> dict[str, Any] | None:
+    """A resident's chart, drawn here rather than in the inbound message's transaction."""
+    # Imported on the first chart: matplotlib, pandas and the meter code cost a worker that
+    # never draws one ~2 s of start-up and ~140 MB.
+    from bot.rendering.energy_charts import ChartPreparer
+
+    return ChartPreparer()(engine, row, now)
+
+
+def default_preparers() -> dict[str, PayloadPreparer]:
+    """The payload preparers, by outbox kind."""
+    return {outbox.KIND_CHART: draw_chart}
+
+
+def prepare_payload(engine: Engine, row: OutboxMessage, clock: Clock,
+                    preparers: Mapping[str, PayloadPreparer]) -> TransientSendError | None:
+    """Run the row's preparer, if its kind has one; a failure is retried like a send."""
+    preparer = preparers.get(row.kind)
+    if preparer is None:
+        return None
+    try:
+        payload = preparer(engine, row, clock())
+    except Exception as error:  # a bug or a busy database: this row later, the others now
+        log.exception("preparing outbox row %s (%s) failed", row.id, row.kind)
+        return TransientSendError(f"could not prepare the {row.kind}: {error}")
+    if payload is not None:
+        row.payload = payload
+    return None
 
 
 class Sender(Protocol):
@@ -278,7 +313,8 @@ def recover_interrupted(engine: Engine, now: datetime) -> int:
 def dispatch_forever(engine: Engine, senders: Mapping[str, Sender], stop: threading.Event,
                      clock: Clock = utc_now, limiter: RateLimiter | None = None,
                      idle_wait: float = 0.2, batch: int = 100, workers: int = 1,
-                     lease: timedelta = outbox.LEASE) -> None:
+                     lease: timedelta = outbox.LEASE,
+                     preparers: Mapping[str, PayloadPreparer] | None = None) -> None:
     """The dispatcher loop of ``voisins serve``: drain, wait a little when idle, repeat."""
     next_recovery = 0.0
     recovery_every = min(RECOVERY_INTERVAL, lease.total_seconds() / 2)
@@ -288,7 +324,7 @@ def dispatch_forever(engine: Engine, senders: Mapping[str, Sender], stop: thread
                 recover_interrupted(engine, clock())
                 next_recovery = time.monotonic() + recovery_every
             report = dispatch_due(engine, senders, clock=clock, limit=batch, limiter=limiter,
-                                  workers=workers, lease=lease)
+                                  workers=workers, lease=lease, preparers=preparers)
         except Exception:  # one bad pass (database busy...) must not stop the loop
             log.exception("dispatch pass failed")
             stop.wait(1.0)
@@ -300,7 +336,8 @@ def dispatch_forever(engine: Engine, senders: Mapping[str, Sender], stop: thread
 def dispatch_due(engine: Engine, senders: Mapping[str, Sender], clock: Clock = utc_now,
                  limit: int = 100, channel: str | None = None,
                  limiter: RateLimiter | None = None, workers: int = 1,
-                 lease: timedelta = outbox.LEASE) -> DispatchReport:
+                 lease: timedelta = outbox.LEASE,
+                 preparers: Mapping[str, PayloadPreparer] | None = None) -> DispatchReport:
     """One pass over the due rows of the channels we have a sender for.
 
     Three phases: one transaction expires the rows past their deadline, claims the batch,
@@ -309,9 +346,11 @@ def dispatch_due(engine: Engine, senders: Mapping[str, Sender], clock: Clock = u
     written in a few batched transactions (``OutcomeLog``). With ``workers`` > 1, different
     addresses are sent to in parallel (a provider's round trip, not our CPU, is what limits
     a fan-out); one address's rows keep their order. Rows of a channel without a sender are
-    left alone until their deadline.
+    left alone until their deadline. A row whose kind has a payload preparer
+    (``default_preparers``: charts) is finished just before its send.
     """
     report = DispatchReport()
+    preparers = default_preparers() if preparers is None else preparers
     now = clock()
     with _writes(engine), session_scope(engine) as session:
         report.expired += outbox.expire_overdue(session, now)
@@ -333,8 +372,13 @@ def dispatch_due(engine: Engine, senders: Mapping[str, Sender], clock: Clock = u
         held = False
         for job in batch:
             # One address's messages keep their order: after one waits, the rest wait.
-            outcome = _Paced(timedelta(0)) if held else \
-                _send_one(job, clock, limiter, queue)
+            if held:
+                outcome: _Outcome = _Paced(timedelta(0))
+            else:
+                # A chart is drawn here, outside any transaction, just before its send.
+                failed = prepare_payload(engine, job.row, clock, preparers)
+                outcome = failed if failed is not None else \
+                    _send_one(job, clock, limiter, queue)
             held = held or isinstance(outcome, _Paced)
             log_.add(job.row, outcome)
 

@@ -24,8 +24,12 @@ reference days.
 Reference windows are mapped by local wall-clock time, so a week that crosses a change of
 daylight-saving time compares 18:00-21:00 with 18:00-21:00, not with 17:00-20:00.
 A household is valid when every slot of its alert window is valid and it has enough valid
-reference days. The community figure sums valid households and is shown only when there are
-at least ``k`` of them; otherwise its figures are withheld (privacy and honesty alike).
+reference days. A Wi-Fi hiccup of up to ``MAX_FILLED_SLOTS`` slots (30 minutes) on a
+reference day is filled in by a straight line between its neighbours rather than throwing
+the whole day away (``reference_slots_filled`` says how many); the alert day itself is
+never filled in. An invalid household says why (``reason``). The community figure sums
+valid households and is shown only when there are at least ``k`` of them; otherwise its
+figures are withheld (privacy and honesty alike).
 """
 
 from __future__ import annotations
@@ -53,6 +57,14 @@ REBOUND_AFTER = timedelta(hours=3)
 ADJUSTMENT_LENGTH = timedelta(hours=3)
 ADJUSTMENT_GAP = timedelta(hours=1)
 PRIVACY_K = 5
+# Gaps up to this many slots (30 minutes) are filled in on reference days.
+MAX_FILLED_SLOTS = 2
+
+# Why a household has no figures (``HouseholdImpact.reason``).
+REASON_NO_DATA = "no_data"  # not a single slot around the alert: the meter is silent
+REASON_GAP_DURING_ALERT = "gap_during_alert"  # the meter missed part of the alert
+REASON_FEW_REFERENCE_DAYS = "few_reference_days"  # too few ordinary days to compare with
+REASON_GAP_BEFORE_NOTICE = "gap_before_notice"  # like_days: no data to adjust the baseline
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,10 @@ class HouseholdImpact:
     before_kwh: float | None
     method: str
     reference_days: int = 0
+    # Slots filled in (short gaps) on the reference days used.
+    reference_slots_filled: int = 0
+    # Why the household is not valid (REASON_*), None when it is.
+    reason: str | None = None
     # like_days only: the additive adjustment already included in reference_kwh.
     adjustment_kwh: float | None = None
     reference_unadjusted_kwh: float | None = None
@@ -123,16 +139,50 @@ class EnergyGrid:
     kwh: FloatMatrix
     timezone: str
     first_day: date
-    # households x local days: every slot of that local day valid.
+    # households x local days: every slot of that local day valid (short gaps filled in).
     day_valid: npt.NDArray[np.bool_]
+    # ``kwh`` with gaps of up to MAX_FILLED_SLOTS filled in: what reference days read.
+    reference_kwh: FloatMatrix | None = None
+    # households x local days: slots filled in on that day.
+    filled_per_day: npt.NDArray[np.int64] | None = None
+
+    def _per_day(self, matrix: npt.NDArray[np.generic], days: Sequence[date], empty: object
+                 ) -> npt.NDArray[np.generic]:
+        offsets = np.array([(d - self.first_day).days for d in days], dtype=np.int64)
+        inside = (offsets >= 0) & (offsets < matrix.shape[1])
+        out = np.full((self.households.size, offsets.size), empty, dtype=matrix.dtype)
+        out[:, inside] = matrix[:, offsets[inside]]
+        return out
 
     def day_is_valid(self, days: Sequence[date]) -> npt.NDArray[np.bool_]:
         """households x len(days); days outside the grid are invalid."""
-        offsets = np.array([(d - self.first_day).days for d in days], dtype=np.int64)
-        inside = (offsets >= 0) & (offsets < self.day_valid.shape[1])
-        out = np.zeros((self.households.size, offsets.size), dtype=bool)
-        out[:, inside] = self.day_valid[:, offsets[inside]]
-        return out
+        return self._per_day(self.day_valid, days, False).astype(bool)
+
+    def filled_on(self, days: Sequence[date]) -> npt.NDArray[np.int64]:
+        """households x len(days): slots filled in on each day."""
+        if self.filled_per_day is None:
+            return np.zeros((self.households.size, len(days)), dtype=np.int64)
+        return self._per_day(self.filled_per_day, days, 0).astype(np.int64)
+
+
+def fill_short_gaps(kwh: FloatMatrix, max_slots: int = MAX_FILLED_SLOTS) -> FloatMatrix:
+    """Each row with its runs of at most ``max_slots`` NaN between two valid slots replaced
+    by the straight line between those two; longer gaps and gaps at the edges stay NaN."""
+    out = kwh.copy()
+    index = np.arange(kwh.shape[1])
+    for row in out:
+        missing = np.isnan(row)
+        if not missing.any() or missing.all():
+            continue
+        edges = np.diff(np.concatenate(([0], missing.astype(np.int8), [0])))
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        short = (ends - starts <= max_slots) & (starts > 0) & (ends < row.size)
+        if not short.any():
+            continue
+        run_of = np.cumsum(edges[:-1] == 1) - 1  # the run each NaN slot belongs to
+        fill = missing & short[np.maximum(run_of, 0)]
+        row[fill] = np.interp(index[fill], index[~missing], row[~missing])
+    return out
 
 
 def energy_grid(energy: pd.DataFrame, timezone: str) -> EnergyGrid:
@@ -143,17 +193,22 @@ def energy_grid(energy: pd.DataFrame, timezone: str) -> EnergyGrid:
     kwh = np.full((households.size, last - first + 1), np.nan)
     rows = np.searchsorted(households, energy["household_id"].to_numpy(dtype=np.int64))
     kwh[rows, slots - first] = energy["kwh"].to_numpy(dtype=np.float64)
+    reference_kwh = fill_short_gaps(kwh)
     stamps = pd.to_datetime(np.arange(first, last + 1) * SLOT_SECONDS, unit="s", utc=True)
     local_day = stamps.tz_convert(timezone).normalize().tz_localize(None)
     first_day = local_day[0].date()
     day_index = ((local_day - local_day[0]) // pd.Timedelta(days=1)).to_numpy(dtype=np.int64)
     n_days = int(day_index[-1]) + 1
     valid_count = np.zeros((households.size, n_days))
-    np.add.at(valid_count.T, day_index, np.isfinite(kwh).T.astype(np.float64))
+    np.add.at(valid_count.T, day_index, np.isfinite(reference_kwh).T.astype(np.float64))
+    filled = np.zeros((households.size, n_days), dtype=np.int64)
+    np.add.at(filled.T, day_index,
+              (np.isnan(kwh) & np.isfinite(reference_kwh)).T.astype(np.int64))
     expected = np.array([slots_in_local_day(first_day + timedelta(days=d), timezone)
                          for d in range(n_days)])
     return EnergyGrid(households=households, first_slot=first, kwh=kwh, timezone=timezone,
-                      first_day=first_day, day_valid=valid_count >= expected)
+                      first_day=first_day, day_valid=valid_count >= expected,
+                      reference_kwh=reference_kwh, filled_per_day=filled)
 
 
 def _wall_times(start: datetime, end: datetime, timezone: str) -> pd.DatetimeIndex:
@@ -178,13 +233,16 @@ def _shifted_slots(walls: pd.DatetimeIndex, days_back: npt.NDArray[np.int64], ti
     return out.reshape(moved.shape).astype(np.int64)
 
 
-def _window_sums(grid: EnergyGrid, slots: npt.NDArray[np.int64]) -> FloatMatrix:
-    """households x days: energy summed over each row of ``slots`` (NaN if any slot invalid)."""
+def _window_sums(grid: EnergyGrid, slots: npt.NDArray[np.int64], reference: bool = False
+                 ) -> FloatMatrix:
+    """households x days: energy summed over each row of ``slots`` (NaN if any slot invalid);
+    ``reference``: read the grid with its short gaps filled in."""
     if slots.shape[1] == 0:
         return np.zeros((grid.households.size, slots.shape[0]))
+    kwh = grid.reference_kwh if reference and grid.reference_kwh is not None else grid.kwh
     column = slots - grid.first_slot
-    inside = (slots >= 0) & (column >= 0) & (column < grid.kwh.shape[1])
-    values = grid.kwh[:, np.where(inside, column, 0)]  # households x days x slots
+    inside = (slots >= 0) & (column >= 0) & (column < kwh.shape[1])
+    values = kwh[:, np.where(inside, column, 0)]  # households x days x slots
     values = np.where(inside[None, :, :], values, np.nan)
     return values.sum(axis=2)
 
@@ -244,10 +302,12 @@ def alert_impact(energy: pd.DataFrame | EnergyGrid, alert: AlertWindow, *,
     zero = np.zeros(1, dtype=np.int64)
 
     def on_alert_day(walls: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
+        # As measured: nothing is filled in on the alert day.
         return _window_sums(grid, _shifted_slots(walls, zero, alert.timezone))[:, 0]
 
     def on_candidates(walls: pd.DatetimeIndex) -> FloatMatrix:
-        return _window_sums(grid, _shifted_slots(walls, days_back, alert.timezone))
+        return _window_sums(grid, _shifted_slots(walls, days_back, alert.timezone),
+                            reference=True)
 
     actual = {name: on_alert_day(getattr(windows, name)) for name in ("alert", "before", "after",
                                                                        "adjust")}
@@ -273,13 +333,20 @@ def alert_impact(energy: pd.DataFrame | EnergyGrid, alert: AlertWindow, *,
             return np.where(usable, values, 0.0).sum(axis=1) / count
 
     reference = {name: mean_over_usable(history[name]) for name in history}
+    filled = np.where(usable, grid.filled_on(candidates), 0).sum(axis=1)
     enough = count >= min_reference_days
-    valid = enough & np.isfinite(actual["alert"])
+    measured = np.isfinite(actual["alert"])
+    valid = enough & measured
     adjustment_per_slot = np.zeros(grid.households.size)
+    adjustable = np.ones(grid.households.size, dtype=bool)
     if method == "like_days":
         n_adjust = max(len(windows.adjust), 1)
         adjustment_per_slot = (actual["adjust"] - reference["adjust"]) / n_adjust
-        valid &= np.isfinite(adjustment_per_slot)
+        adjustable = np.isfinite(adjustment_per_slot)
+        valid &= adjustable
+    reasons = np.select([valid, ~measured, ~enough, ~adjustable],
+                        ["", REASON_GAP_DURING_ALERT, REASON_FEW_REFERENCE_DAYS,
+                         REASON_GAP_BEFORE_NOTICE], "")
 
     def adjusted(name: str) -> npt.NDArray[np.float64]:
         return reference[name] + adjustment_per_slot * len(getattr(windows, name))
@@ -306,6 +373,7 @@ def alert_impact(energy: pd.DataFrame | EnergyGrid, alert: AlertWindow, *,
             reference_kwh=shown(ref_alert[i]), delta_kwh=shown(delta[i]),
             percent=shown(percent[i]), after_kwh=shown(after[i]), before_kwh=shown(before[i]),
             method=method, reference_days=int(count[i]),
+            reference_slots_filled=int(filled[i]), reason=str(reasons[i]) or None,
             adjustment_kwh=shown(adjustment_per_slot[i] * len(windows.alert)) if like else None,
             reference_unadjusted_kwh=shown(reference["alert"][i]) if like else None,
             delta_unadjusted_kwh=shown(delta_raw[i]) if like else None,

@@ -120,10 +120,11 @@ def load_consumption(session: Session, household_ids: list[int], start: datetime
     })
 
 
-def _no_data(household: int, method: str) -> HouseholdImpact:
+def not_measured(household: int, method: str) -> HouseholdImpact:
+    """A household without a single slot around the alert (its meter is silent)."""
     return HouseholdImpact(household=household, valid=False, alert_kwh=None, reference_kwh=None,
                            delta_kwh=None, percent=None, after_kwh=None, before_kwh=None,
-                           method=method)
+                           method=method, reason=analysis.REASON_NO_DATA)
 
 
 def impact_of(session: Session, alert: Alert, method: Method = "same_slots",
@@ -140,13 +141,13 @@ def impact_of(session: Session, alert: Alert, method: Method = "same_slots",
     k = community.privacy_k
     if energy.empty:
         result = AlertImpact(alert_id=alert.id,
-                             households=[_no_data(h, method) for h in household_ids])
+                             households=[not_measured(h, method) for h in household_ids])
         result.community = analysis.community_impact(result.households, k=k)
         return result
     result = analysis.alert_impact(energy, window, method=method, k=k,
                                    other_alerts=other_alert_windows(session, alert, community))
     measured = {h.household for h in result.households}
-    result.households += [_no_data(h, method) for h in household_ids if h not in measured]
+    result.households += [not_measured(h, method) for h in household_ids if h not in measured]
     return result
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import httpx
 from sqlmodel import Session
 
+from core.clock import Clock, utc_now
 from core.metering import Meter
 from meters.ingest import ImportReport, ingest_parsed
 from meters.sources.series import parsed_from_series, to_float
@@ -28,7 +29,7 @@ def fetch_sensor(client: httpx.Client, base_url: str, sensor: str, interval: str
 
 
 def poll_flm(session: Session, base_url: str, meters: Sequence[Meter],
-             client: httpx.Client | None = None) -> ImportReport:
+             client: httpx.Client | None = None, clock: Clock = utc_now) -> ImportReport:
     """Fetch the last minute of every meter on one Fluksometer and store it."""
     own = client is None
     http = client or httpx.Client(timeout=TIMEOUT_S)
@@ -38,4 +39,5 @@ def poll_flm(session: Session, base_url: str, meters: Sequence[Meter],
         if own:
             http.close()
     parsed = parsed_from_series(series)
-    return ingest_parsed(session, meters, parsed, ImportReport(format="flm_local"))
+    return ingest_parsed(session, meters, parsed, ImportReport(format="flm_local"),
+                         clock=clock)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import httpx
 from sqlmodel import Session
 
+from core.clock import Clock, utc_now
 from core.metering import Meter
 from meters.ingest import ImportReport, ingest_parsed
 from meters.sources.series import parsed_from_series, to_float
@@ -32,7 +33,7 @@ def fetch_sensor(client: httpx.Client, sensor: str, token: str, *, base_url: str
 
 def poll_cloud(session: Session, meters: Sequence[Meter], tokens: Mapping[str, str], *,
                base_url: str = CLOUD_URL, interval: str = "minute",
-               client: httpx.Client | None = None) -> ImportReport:
+               client: httpx.Client | None = None, clock: Clock = utc_now) -> ImportReport:
     own = client is None
     http = client or httpx.Client(timeout=TIMEOUT_S)
     try:
@@ -43,4 +44,4 @@ def poll_cloud(session: Session, meters: Sequence[Meter], tokens: Mapping[str, s
         if own:
             http.close()
     return ingest_parsed(session, meters, parsed_from_series(series),
-                         ImportReport(format="flukso_cloud"))
+                         ImportReport(format="flukso_cloud"), clock=clock)

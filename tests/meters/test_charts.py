@@ -8,9 +8,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import matplotlib.dates
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from meters import charts
 from meters.analysis.impact import CommunityImpact
@@ -97,3 +99,44 @@ def test_arabic_glyphs_available() -> None:
     from matplotlib.ft2font import FT2Font
     font = FT2Font(path)
     assert font.get_char_index(ord("ب")) != 0
+
+
+def test_the_last_7_days_run_up_to_the_last_valid_slot_not_midnight() -> None:
+    energy = history()
+    now = pd.Timestamp("2024-02-20 19:10", tz=TZ).tz_convert("UTC").to_pydatetime()
+    energy = energy[energy["slot_start"] < now].copy()
+    drawing = charts.draw_last_week(energy, now=now, timezone=TZ, locale="en", gettext=str)
+    axes = drawing.figure.axes[0]
+    right = matplotlib.dates.num2date(axes.get_xlim()[1])
+    # This evening is on the chart, up to the end of its last slot (19:00-19:15).
+    assert right == pd.Timestamp("2024-02-20 19:15", tz=TZ)
+    last_week = energy[energy["slot_start"] >= right - pd.Timedelta(days=7)]
+    this_week = f"{round(float(last_week['kwh'].sum()), 1):,.1f} kWh these 7 days"
+    assert drawing.caption.startswith(this_week)
+
+
+@pytest.mark.parametrize(("locale", "half"), [("fr", "0,5"), ("en", "0.5"), ("nl", "0,5")])
+def test_axis_and_caption_write_numbers_alike_and_say_the_units(locale: str, half: str
+                                                                ) -> None:
+    drawing = charts.draw_last_week(history(), now=NOW, timezone=TZ, locale=locale,
+                                    gettext=str)
+    axes = drawing.figure.axes[0]
+    assert axes.yaxis.get_major_formatter()(0.5, 0) == half
+    assert half[1] in drawing.caption.split("\n")[0]  # the caption's decimal separator
+    assert "kW" in axes.get_ylabel() and "kW" in drawing.caption.split("\n")[1]
+
+
+def test_the_legend_sits_under_the_plot_not_on_the_peaks() -> None:
+    for drawing in (charts.draw_last_week(history(), now=NOW, timezone=TZ, locale="fr",
+                                          gettext=str,
+                                          last_alert=(datetime(2024, 2, 17, 17, tzinfo=UTC),
+                                                      datetime(2024, 2, 17, 20, tzinfo=UTC))),
+                    charts.draw_typical_week(history(), timezone=TZ, locale="fr",
+                                             gettext=str)):
+        figure = drawing.figure
+        renderer = FigureCanvasAgg(figure).get_renderer()
+        figure.draw(renderer)
+        [legend] = figure.legends
+        plot = figure.axes[0].get_window_extent(renderer)
+        box = legend.get_window_extent(renderer)
+        assert box.y1 <= plot.y0, (box, plot)  # wholly below the plotting area

@@ -166,3 +166,19 @@ def test_dst_readings_cleaned_in_utc() -> None:
     full = slots.covered_s >= 900 - 1e-9
     assert int(full.sum()) == 100
     np.testing.assert_allclose(slots.wh[full], 100.0)
+
+
+def test_one_meter_per_household_takes_a_short_cut_to_the_same_figures() -> None:
+    rng = np.random.default_rng(3)
+    n = 3000
+    meter_slots = pd.DataFrame({
+        "meter_id": rng.integers(1, 6, n), "slot": rng.permutation(n) + T0 // 900,
+        "wh": rng.gamma(2.0, 40.0, n), "covered_s": rng.choice([900.0, 850.0, 300.0, 0.0], n)})
+    meter_slots.loc[::97, "wh"] = 9000.0  # 36 kW: impossible
+    meters = pd.DataFrame({"meter_id": [1, 2, 3, 4, 5], "household_id": [10, 11, 12, 13, 14],
+                           "role": ["consumption"] * 5, "sign": [1, 1, -1, 1, 1]})
+    short_cut = household_energy_15min(meter_slots, meters)
+    # A production meter of another household (without slots) forces the general path.
+    general = household_energy_15min(meter_slots, pd.concat([meters, pd.DataFrame({
+        "meter_id": [99], "household_id": [99], "role": ["production"], "sign": [1]})]))
+    pd.testing.assert_frame_equal(short_cut, general, check_dtype=False)

@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from meters.analysis.impact import AlertWindow, alert_impact, alert_impacts
+from meters.analysis.impact import (
+    REASON_FEW_REFERENCE_DAYS,
+    REASON_GAP_DURING_ALERT,
+    AlertWindow,
+    alert_impact,
+    alert_impacts,
+)
 
 TZ = "Europe/Brussels"
 HOUSEHOLDS = 60
@@ -136,15 +142,46 @@ def test_invalid_slot_makes_household_invalid_and_k_hides_community() -> None:
     assert not result.community.shown and result.community.delta_kwh is None
 
 
+def _spoil(energy: pd.DataFrame, household: int, start: datetime, slots: int) -> None:
+    first = int(start.timestamp()) // 900
+    hit = (energy["household_id"] == household) & (energy["slot"] >= first) & (
+        energy["slot"] < first + slots)
+    energy.loc[hit, "kwh"] = np.nan
+
+
 def test_reference_days_need_full_validity_and_at_least_three() -> None:
     energy, _ = inject(baseline(), ALERT)
-    # Spoil one slot at 03:00 on 6 of the 8 reference Wednesdays of household 1.
+    # Spoil 45 minutes at 03:00 on 6 of the 8 reference Wednesdays of household 1: longer
+    # than a Wi-Fi hiccup, so those days are not ordinary days any more.
     for weeks in range(1, 7):
-        night = ALERT.start - timedelta(weeks=weeks, hours=13)
-        hit = (energy["household_id"] == 1) & (energy["slot"] == int(night.timestamp()) // 900)
-        energy.loc[hit, "kwh"] = np.nan
+        _spoil(energy, 1, ALERT.start - timedelta(weeks=weeks, hours=13), 3)
     household = alert_impact(energy, ALERT).households[0]
     assert household.reference_days == 2 and not household.valid
+    assert household.reason == REASON_FEW_REFERENCE_DAYS
+
+
+def test_a_short_gap_on_a_reference_day_is_filled_in_and_said() -> None:
+    energy, truth = inject(baseline(), ALERT)
+    # One missing slot on each of the 8 reference days of every household, and a
+    # 30-minute gap inside the reference window itself on one of them.
+    for weeks in range(1, 9):
+        for household in range(1, HOUSEHOLDS + 1):
+            _spoil(energy, household, ALERT.start - timedelta(weeks=weeks, hours=13), 1)
+    _spoil(energy, 2, ALERT.start - timedelta(weeks=1) + timedelta(minutes=30), 2)
+    result = alert_impact(energy, ALERT)
+    first, second = result.households[0], result.households[1]
+    assert first.valid and first.reference_days == 8 and first.reference_slots_filled == 8
+    assert second.valid and second.reference_slots_filled == 10
+    assert result.community.households_valid == HOUSEHOLDS
+    assert result.community.delta_kwh == pytest.approx(truth["delta"], rel=0.01)
+
+
+def test_a_gap_during_the_alert_is_never_filled_in() -> None:
+    energy, _ = inject(baseline(), ALERT)
+    _spoil(energy, 1, ALERT.start + timedelta(minutes=45), 1)
+    household = alert_impact(energy, ALERT).households[0]
+    assert not household.valid and household.reason == REASON_GAP_DURING_ALERT
+    assert household.percent is None
 
 
 def test_other_alert_days_are_not_reference_days() -> None:
