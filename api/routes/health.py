@@ -26,7 +26,7 @@ from core.models import OutboxMessage, OutboxStatus
 router = APIRouter(tags=["health"])
 
 WAITING = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
-ChannelState = Literal["off", "starting", "up", "down"]
+ChannelState = Literal["off", "standby", "starting", "up", "down"]
 
 
 class DatabaseHealth(BaseModel):
@@ -51,8 +51,11 @@ class OutboxHealth(BaseModel):
 
 
 class ChannelHealth(BaseModel):
-    state: ChannelState = Field(description="off: not configured; Twilio channels are up "
-                                            "when configured (no connection to hold)")
+    state: ChannelState = Field(description="off: not configured; standby: handled by "
+                                            "another process of the deployment (the webhook "
+                                            "by a web role, polling by one worker); Twilio "
+                                            "channels are up when configured (no connection "
+                                            "to hold)")
     mode: str | None = None
     since: OptionalIsoDateTime = None
     error: str | None = None
