@@ -3,8 +3,9 @@ connection (``TelegramLink``) lives in its lifespan."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import Depends, FastAPI
 from sqlalchemy.engine import Engine
@@ -32,10 +33,12 @@ with `Retry-After`."""
 
 def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
                process_health: ProcessHealth | None = None, role: ServeRole = ServeRole.ALL,
-               poll_lock: PollLock | None = None) -> FastAPI:
+               poll_lock: PollLock | None = None,
+               on_shutdown: Callable[[], None] | None = None) -> FastAPI:
     """The app of a ``role`` (``api/roles.py``): a worker's answers ``/healthz`` only, and
     its Telegram link polls (taking turns through ``poll_lock``) instead of setting the
-    webhook."""
+    webhook. ``on_shutdown`` stops the process's other parts when the server stops (uvicorn
+    ends the process with the signal it was stopped by, right after the lifespan)."""
     link = TelegramLink(settings, engine, clock, webhook_path=TELEGRAM_WEBHOOK_PATH,
                         polls=role.does_work, sets_webhook=role.serves_api,
                         poll_lock=poll_lock)
@@ -49,6 +52,8 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
             yield
         finally:
             await link.stop()
+            if on_shutdown is not None:
+                await asyncio.to_thread(on_shutdown)
             if reader is not engine:
                 reader.dispose()
 

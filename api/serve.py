@@ -31,7 +31,7 @@ from bot.channels.senders import build_senders, channel_limits
 from bot.flows.alert import AlertMessages, post_alert_respondents
 from bot.flows.meter_digest import MeterDigestMessages
 from bot.flows.results import AlertResultMessages
-from bot.outbound.dispatch import RateLimiter, dispatch_forever
+from bot.outbound.dispatch import DispatchReport, RateLimiter, dispatch_forever
 from bot.rendering.survey_invitations import campaign_message
 from core.clock import utc_now
 from core.config import Settings, get_settings
@@ -57,16 +57,21 @@ class RoleNeedsPostgres(ValueError):
 
 
 def start_dispatcher(engine: Engine, settings: Settings, stop: threading.Event,
-                     peers: Callable[[], int] | None = None) -> threading.Thread:
+                     peers: Callable[[], int] | None = None,
+                     health: ProcessHealth | None = None) -> threading.Thread:
     """``peers``: how many dispatchers share the database (each keeps to its share of the
-    providers' limits)."""
+    providers' limits); ``health`` is shown what it sent."""
     senders = build_senders(engine, settings)
+    limiter = RateLimiter(channel_limits(settings))
+    totals = DispatchReport()
+    if health is not None:
+        health.dispatcher_running(totals, limiter)
     thread = threading.Thread(target=dispatch_forever, name="outbox-dispatcher", daemon=True,
                               args=(engine, senders, stop),
                               # Parallel sends: a provider's round trip (tens of ms)
                               # would otherwise cap a fan-out below Telegram's 30/s.
-                              kwargs={"limiter": RateLimiter(channel_limits(settings)),
-                                      "workers": 8, "peers": peers})
+                              kwargs={"limiter": limiter, "workers": 8, "peers": peers,
+                                      "totals": totals})
     thread.start()
     return thread
 
@@ -154,20 +159,30 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
     poll_lock: HeldLock | None = None
     if role.does_work:
         roll.join()
-        dispatcher = start_dispatcher(engine, settings, stop, peers=roll.count)
+        dispatcher = start_dispatcher(engine, settings, stop, peers=roll.count, health=health)
         scheduler = start_scheduler(engine, settings, settings.scheduler_tick_seconds, health)
         if is_postgres(engine):
             poll_lock = HeldLock(engine, TELEGRAM_POLLING_LOCK)
-    log.info("serving as %s", role.value)
-    try:
-        # Telegram unreachable does not stop this: the app starts, and keeps trying.
-        uvicorn.run(create_app(engine, settings, process_health=health, role=role,
-                               poll_lock=poll_lock),
-                    host=host, port=port, log_config=log_config())
-    finally:
+    stopped = threading.Lock()
+
+    def shut_down() -> None:
+        """Once: the scheduler stops ticking, the dispatcher records its pass's outcomes
+        (its rows are not left "sending" for the lease to take back), the slot is freed."""
+        if not stopped.acquire(blocking=False):
+            return
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         stop.set()
         if dispatcher is not None:
             dispatcher.join(timeout=10)
         roll.leave()
+        log.info("%s stopped", role.value)
+
+    log.info("serving as %s", role.value)
+    try:
+        # Telegram unreachable does not stop this: the app starts, and keeps trying.
+        uvicorn.run(create_app(engine, settings, process_health=health, role=role,
+                               poll_lock=poll_lock, on_shutdown=shut_down),
+                    host=host, port=port, log_config=log_config())
+    finally:
+        shut_down()

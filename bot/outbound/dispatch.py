@@ -313,12 +313,13 @@ def dispatch_forever(engine: Engine, senders: Mapping[str, Sender], stop: thread
                      clock: Clock = utc_now, limiter: RateLimiter | None = None,
                      idle_wait: float = 0.2, batch: int = 100, workers: int = 1,
                      lease: timedelta = outbox.LEASE,
-                     peers: Callable[[], int] | None = None) -> None:
+                     peers: Callable[[], int] | None = None,
+                     totals: DispatchReport | None = None) -> None:
     """The dispatcher loop of ``voisins serve``: drain, wait a little when idle, repeat.
 
     ``peers`` says how many dispatchers (this one included) share the database: each keeps
     to its share of the providers' overall limits (asked again every few seconds, so the
-    others speed up when one stops).
+    others speed up when one stops). ``totals`` adds up every pass (for ``/healthz``).
     """
     next_recovery = 0.0
     recovery_every = min(RECOVERY_INTERVAL, lease.total_seconds() / 2)
@@ -335,6 +336,8 @@ def dispatch_forever(engine: Engine, senders: Mapping[str, Sender], stop: thread
             log.exception("dispatch pass failed")
             stop.wait(1.0)
             continue
+        if totals is not None:
+            totals.add(report)
         if report.total == 0:
             stop.wait(idle_wait)
 
