@@ -3,8 +3,9 @@ connection (``TelegramLink``) lives in its lifespan."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import Depends, FastAPI
 from sqlalchemy.engine import Engine
@@ -14,8 +15,9 @@ from api.deps import no_nul_in_url
 from api.errors import VALIDATION_SHAPE, install_error_handlers
 from api.health import ProcessHealth, reader_engine
 from api.limits import BodyLimitMiddleware, body_limit_for
+from api.roles import ServeRole
 from api.routes import alerts, health, households, impact, media, meters, questionnaires, webhooks
-from bot.channels.telegram_link import TelegramLink
+from bot.channels.telegram_link import PollLock, TelegramLink
 from core.clock import Clock, utc_now
 from core.config import Settings
 
@@ -30,8 +32,16 @@ with `Retry-After`."""
 
 
 def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
-               process_health: ProcessHealth | None = None) -> FastAPI:
-    link = TelegramLink(settings, engine, clock, webhook_path=TELEGRAM_WEBHOOK_PATH)
+               process_health: ProcessHealth | None = None, role: ServeRole = ServeRole.ALL,
+               poll_lock: PollLock | None = None,
+               on_shutdown: Callable[[], None] | None = None) -> FastAPI:
+    """The app of a ``role`` (``api/roles.py``): a worker's answers ``/healthz`` only, and
+    its Telegram link polls (taking turns through ``poll_lock``) instead of setting the
+    webhook. ``on_shutdown`` stops the process's other parts when the server stops (uvicorn
+    ends the process with the signal it was stopped by, right after the lifespan)."""
+    link = TelegramLink(settings, engine, clock, webhook_path=TELEGRAM_WEBHOOK_PATH,
+                        polls=role.does_work, sets_webhook=role.serves_api,
+                        poll_lock=poll_lock)
     reader = reader_engine(engine)
 
     @contextlib.asynccontextmanager
@@ -42,11 +52,15 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
             yield
         finally:
             await link.stop()
+            if on_shutdown is not None:
+                await asyncio.to_thread(on_shutdown)
             if reader is not engine:
                 reader.dispose()
 
     app = FastAPI(title="Voisins", description=DESCRIPTION, lifespan=lifespan,
-                  dependencies=[Depends(no_nul_in_url)])
+                  dependencies=[Depends(no_nul_in_url)],
+                  # A worker's port is for its health check only.
+                  openapi_url="/openapi.json" if role.serves_api else None)
     app.state.engine = engine
     app.state.reader_engine = reader
     app.state.settings = settings
@@ -58,6 +72,8 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(settings.max_import_bytes))
     app.include_router(health.router)
+    if not role.serves_api:
+        return app
     app.include_router(webhooks.router)
     app.include_router(media.router)
     app.include_router(alerts.router)

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
+from bot.outbound.dispatch import DispatchReport, RateLimiter
 from core.clock import utc_now
 
 
@@ -21,6 +22,14 @@ class ProcessHealth:
     _last_tick_at: datetime | None = None
     _last_tick_monotonic: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # The dispatcher's running totals and its limiter (None: no dispatcher in this process).
+    dispatch_totals: DispatchReport | None = None
+    dispatch_limiter: RateLimiter | None = None
+
+    def dispatcher_running(self, totals: DispatchReport, limiter: RateLimiter) -> None:
+        """Called once by ``voisins serve`` when this process dispatches."""
+        self.dispatch_totals = totals
+        self.dispatch_limiter = limiter
 
     def ticked(self) -> None:
         """Called by the scheduler at every tick."""

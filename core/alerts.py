@@ -97,6 +97,8 @@ class Alert(SQLModel, table=True):
     first_notice_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     record_only: bool = False
+    # An exercise: everything runs as for a real alert, and every message says it is one.
+    drill: bool = False
     created_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     cancelled_at: datetime | None = Field(
@@ -242,8 +244,11 @@ def check_plan(session: Session, community: Community, *, starts_at: datetime,
 
 def plan_alert(session: Session, community: Community, *, starts_at: datetime,
                duration_minutes: int, kind: AlertKind, now: datetime,
-               cluster_name: str | None = None, record_only: bool = False) -> Alert:
-    """Validate and store an alert with its timeline. Raises AlertPlanError with a reason."""
+               cluster_name: str | None = None, record_only: bool = False,
+               drill: bool = False) -> Alert:
+    """Validate and store an alert with its timeline. Raises AlertPlanError with a reason.
+
+    A ``drill`` is an exercise: the same timeline, messages that say it is one."""
     assert community.id is not None
     cluster = check_plan(session, community, starts_at=starts_at,
                          duration_minutes=duration_minutes, now=now, cluster_name=cluster_name,
@@ -253,7 +258,7 @@ def plan_alert(session: Session, community: Community, *, starts_at: datetime,
     settings = alert_settings(session, community.id)
     alert = Alert(community_id=community.id, cluster_id=cluster.id if cluster else None,
                   kind=kind.value, starts_at=starts_at, ends_at=ends_at, created_at=now,
-                  record_only=record_only,
+                  record_only=record_only, drill=drill,
                   status=(AlertStatus.RECORDED if record_only else AlertStatus.SCHEDULED).value)
     session.add(alert)
     session.flush()
@@ -464,6 +469,7 @@ def alert_summary(session: Session, alert: Alert) -> dict[str, Any]:
         "duration_minutes": alert.duration_minutes,
         "cluster_id": alert.cluster_id,
         "record_only": alert.record_only,
+        "drill": alert.drill,
         "timeline": [
             {"stage": s.stage, "due_at": as_utc(s.due_at).isoformat(), "status": s.status,
              "recipients": s.recipients, "attempts": s.attempts, "last_error": s.last_error,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LOCALES: tuple[str, ...] = ("fr", "nl", "en", "ar", "es")
@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     telegram_token: str | None = None
     telegram_webhook_secret: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    # Telegram's overall limit for a bot (messages/s), shared by every worker of the
+    # deployment; raise it only if Telegram raised it for your bot (paid broadcasts).
+    telegram_per_second: float = Field(default=30.0, gt=0)
     # The bot's @username, for t.me links in the WhatsApp share kit (without it, no link).
     telegram_bot_username: str | None = None
     twilio_account_sid: str | None = None

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
@@ -54,9 +54,16 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
 
+    from core.locks import NAMESPACE, lock_key
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # Processes starting together (a web and its workers) migrate one at a time:
+            # the next one finds the schema at its head and has nothing to do.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
+                               {"namespace": NAMESPACE, "key": lock_key("migrate")})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

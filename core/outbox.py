@@ -43,7 +43,7 @@ LEASE = timedelta(seconds=60)
 # A message nobody gave a deadline to (a chat reply, a digest) is stale after a day.
 DEFAULT_DEADLINE = timedelta(hours=24)
 DEADLINES_BY_KIND = {"collective_result": timedelta(hours=48)}
-# Rows expired per statement, so one pass never holds many row locks at once.
+# Rows expired (or taken back) per statement, so one pass never holds many row locks at once.
 EXPIRE_BATCH = 1000
 
 
@@ -195,11 +195,24 @@ def take_back_lapsed(session: Session, now: datetime) -> int:
     queue, due now. Not a failure: ``attempts`` is unchanged.
 
     A row may have reached the provider just before the crash, so this can repeat at most
-    the messages that were in flight; never more.
+    the messages that were in flight; never more. Several dispatchers may take back at the
+    same moment: on PostgreSQL each skips the rows another is taking back (locked), so two
+    take-backs never wait on each other, let alone deadlock.
     """
+    lapsed = (select(OutboxMessage.id)
+              .where(col(OutboxMessage.status) == OutboxStatus.SENDING.value,
+                     or_(col(OutboxMessage.leased_until).is_(None),
+                         col(OutboxMessage.leased_until) <= now))
+              .limit(EXPIRE_BATCH))
+    if session.get_bind().dialect.name == "postgresql":
+        lapsed = lapsed.with_for_update(skip_locked=True)
+    ids = list(session.exec(lapsed).all())
+    if not ids:
+        return 0
     result = session.execute(
         update(OutboxMessage)
-        .where(col(OutboxMessage.status) == OutboxStatus.SENDING.value,
+        .where(col(OutboxMessage.id).in_(ids),
+               col(OutboxMessage.status) == OutboxStatus.SENDING.value,
                or_(col(OutboxMessage.leased_until).is_(None),
                    col(OutboxMessage.leased_until) <= now))
         .values(status=OutboxStatus.PENDING.value, next_attempt_at=now, leased_until=None,

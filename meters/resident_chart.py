@@ -48,6 +48,8 @@ class MeasuredAlert:
     start: datetime
     end: datetime
     impact: HouseholdImpact
+    # A drill: the resident is told it was an exercise.
+    drill: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def resident_chart_data(session: Session, household_id: int, kind: ChartKind, no
             impact = analysis.alert_impact(
                 part, window, other_alerts=other_alert_windows(session, alert, community),
                 k=community.privacy_k).households[0]
-        measured = MeasuredAlert(alert.id, window.start, window.end, impact)
+        measured = MeasuredAlert(alert.id, window.start, window.end, impact, alert.drill)
     shaded = _shaded(_recent_alerts(session, household, week_end - WEEK), week_end)
     if measured is not None:
         inside = week_end - WEEK <= measured.start <= week_end

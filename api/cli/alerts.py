@@ -32,6 +32,7 @@ def plan(
     cluster: Annotated[str | None, typer.Option(help="Only this cluster")] = None,
     record_only: Annotated[bool, typer.Option(help="Register a past or external alert; "
                                                     "send nothing")] = False,
+    drill: Annotated[bool, typer.Option(help="An exercise: every message says so")] = False,
 ) -> None:
     """Plan an alert; prints its timeline as JSON."""
     try:
@@ -47,7 +48,7 @@ def plan(
         try:
             alert = plan_alert(session, found, starts_at=start, duration_minutes=duration,
                                kind=kind, now=utc_now(), cluster_name=cluster,
-                               record_only=record_only)
+                               record_only=record_only, drill=drill)
         except AlertPlanError as exc:
             raise _fail(str(exc)) from None
         _print(session, alert)

@@ -8,6 +8,7 @@ import typer
 
 from api.cli.alerts import alert_app
 from api.cli.meters import app as meters_app
+from api.roles import ServeRole
 from core.config import get_settings
 from core.db import make_engine, migrate, session_scope
 
@@ -101,10 +102,19 @@ def demo(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    port: Annotated[int, typer.Option(help="Port (a worker's answers GET /healthz only)")
+                    ] = 8000,
+    role: Annotated[ServeRole, typer.Option(
+        help="web: API, webhooks, media; worker: dispatcher, scheduler, Telegram polling "
+             "(run several on PostgreSQL); all: everything in one process")] = ServeRole.ALL,
 ) -> None:
     """API + webhooks + outbox dispatcher + scheduler. Channels without credentials are off;
     Telegram uses a webhook when VOISINS_PUBLIC_URL is set, long polling otherwise."""
+    from api.serve import RoleNeedsPostgres
     from api.serve import serve as run
 
-    run(host=host, port=port)
+    try:
+        run(host=host, port=port, role=role)
+    except RoleNeedsPostgres as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None

@@ -38,6 +38,8 @@ class AlertPlanRequest(BaseModel):
     kind: Literal["planned", "surprise"]
     cluster: str | None = None
     record_only: bool = False
+    drill: bool = Field(default=False, description="an exercise: it runs like a real alert, "
+                        "and every message and result says it is an exercise")
 
     @field_validator("starts_at")
     @classmethod
@@ -88,6 +90,7 @@ class AlertOut(BaseModel):
     duration_minutes: int
     cluster_id: int | None
     record_only: bool
+    drill: bool = Field(description="an exercise, not a real grid alert")
     timeline: list[TimelineStep]
     replies: dict[str, int]
 
@@ -114,7 +117,8 @@ def create_alert(slug: str, request: AlertPlanRequest, session: SessionDep,
         alert = plan_alert(session, community, starts_at=request.starts_at,
                            duration_minutes=request.duration_minutes,
                            kind=AlertKind(request.kind), now=clock(),
-                           cluster_name=request.cluster, record_only=request.record_only)
+                           cluster_name=request.cluster, record_only=request.record_only,
+                           drill=request.drill)
     except AlertPlanError as exc:
         raise _plan_error(exc) from None
     return alert_summary(session, alert)

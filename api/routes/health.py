@@ -26,7 +26,7 @@ from core.models import OutboxMessage, OutboxStatus
 router = APIRouter(tags=["health"])
 
 WAITING = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
-ChannelState = Literal["off", "starting", "up", "down"]
+ChannelState = Literal["off", "standby", "starting", "up", "down"]
 
 
 class DatabaseHealth(BaseModel):
@@ -43,6 +43,15 @@ class SchedulerHealth(BaseModel):
     tick_age_seconds: float | None
 
 
+class DispatcherHealth(BaseModel):
+    running: bool = Field(description="false when no dispatcher runs in this process")
+    sent: int = Field(description="messages this process's dispatcher sent since it started")
+    failed: int
+    expired: int
+    workers: int | None = Field(description="dispatchers sharing the providers' overall "
+                                            "limits, this one included (one share each)")
+
+
 class OutboxHealth(BaseModel):
     pending: int = Field(description="messages not sent yet (waiting or being sent)")
     due: int = Field(description="of those, the ones whose time has come")
@@ -51,8 +60,11 @@ class OutboxHealth(BaseModel):
 
 
 class ChannelHealth(BaseModel):
-    state: ChannelState = Field(description="off: not configured; Twilio channels are up "
-                                            "when configured (no connection to hold)")
+    state: ChannelState = Field(description="off: not configured; standby: handled by "
+                                            "another process of the deployment (the webhook "
+                                            "by a web role, polling by one worker); Twilio "
+                                            "channels are up when configured (no connection "
+                                            "to hold)")
     mode: str | None = None
     since: OptionalIsoDateTime = None
     error: str | None = None
@@ -63,6 +75,7 @@ class Health(BaseModel):
     checked_at: IsoDateTime
     database: DatabaseHealth
     scheduler: SchedulerHealth
+    dispatcher: DispatcherHealth
     outbox: OutboxHealth | None = Field(description="null when the database does not answer")
     channels: dict[str, ChannelHealth] = Field(description="telegram, sms, whatsapp")
 
@@ -104,6 +117,15 @@ def _scheduler(health: ProcessHealth) -> SchedulerHealth:
                            tick_age_seconds=None if age is None else round(age, 3))
 
 
+def _dispatcher(health: ProcessHealth) -> DispatcherHealth:
+    totals, limiter = health.dispatch_totals, health.dispatch_limiter
+    if totals is None:
+        return DispatcherHealth(running=False, sent=0, failed=0, expired=0, workers=None)
+    return DispatcherHealth(running=True, sent=totals.sent, failed=totals.failed,
+                            expired=totals.expired,
+                            workers=limiter.share if limiter is not None else None)
+
+
 def _channels(link: TelegramLink | None, settings: Settings) -> dict[str, ChannelHealth]:
     channels: dict[str, ChannelHealth] = {}
     if link is None or link.mode is None:
@@ -136,4 +158,5 @@ def healthz(request: Request, response: Response) -> Health:
     else:
         verdict = "ok"
     return Health(status=verdict, checked_at=now.isoformat(), database=database,
-                  scheduler=scheduler, outbox=outbox, channels=channels)
+                  scheduler=scheduler, dispatcher=_dispatcher(state.health), outbox=outbox,
+                  channels=channels)

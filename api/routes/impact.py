@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from api.auth import admin_router
 from api.deps import IdPath, SessionDep
 from api.errors import error_responses
+from core.alerts import Alert
 from core.models import Household
 from meters.analysis.impact import AlertImpact
 from meters.analysis.service import AlertNotFound, alert_impact
@@ -67,6 +68,7 @@ class CommunityFigures(BaseModel):
 
 class ImpactOut(BaseModel):
     alert_id: int
+    drill: bool = Field(description="the alert was an exercise: these are a drill's figures")
     households: list[Annotated[SameSlotsHousehold | LikeDaysHousehold,
                                Field(discriminator="method")]]
     community: CommunityFigures
@@ -77,7 +79,8 @@ def _rounded(value: Any) -> Any:
     return round(value, 4) if isinstance(value, float) else value
 
 
-def impact_json(impact: AlertImpact, refs: dict[int, str]) -> dict[str, Any]:
+def impact_json(impact: AlertImpact, refs: dict[int, str], drill: bool = False
+                ) -> dict[str, Any]:
     data = impact.to_dict()
     households = []
     for item in data["households"]:
@@ -86,7 +89,7 @@ def impact_json(impact: AlertImpact, refs: dict[int, str]) -> dict[str, Any]:
         row.update({key: _rounded(item[key]) for key in keys})
         households.append(row)
     households.sort(key=lambda row: row["household"])
-    return {"alert_id": data["alert_id"], "households": households,
+    return {"alert_id": data["alert_id"], "drill": drill, "households": households,
             "community": {key: _rounded(data["community"][key]) for key in COMMUNITY_KEYS}}
 
 
@@ -103,4 +106,5 @@ def read_impact(alert_id: IdPath, session: SessionDep,
     ids = [h.household for h in impact.households]
     refs = {h.id: h.ref for h in session.exec(
         select(Household).where(col(Household.id).in_(ids))).all() if h.id is not None}
-    return impact_json(impact, refs)
+    alert = session.get(Alert, alert_id)
+    return impact_json(impact, refs, drill=alert is not None and alert.drill)

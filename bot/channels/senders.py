@@ -35,6 +35,7 @@ def channel_limits(settings: Settings) -> dict[str, ChannelLimits]:
     """The providers' limits, with SMS paced per sender number (``sms_per_second_per_sender``
     each; a pool of ten sends ten times as fast as one number)."""
     limits = default_limits()
+    limits[ChannelKind.TELEGRAM.value].per_second = settings.telegram_per_second
     limits[ChannelKind.SMS.value] = ChannelLimits(
         per_sender_per_second=settings.sms_per_second_per_sender)
     return limits

@@ -4,6 +4,12 @@ Telegram being unreachable at start-up (``getMe`` or ``setWebhook`` failing) mus
 rest of the service down with it: SMS, WhatsApp, the admin API, the dispatcher and the
 scheduler start regardless, and the link keeps trying with a growing pause, says so in the
 log, and reports its state to ``GET /healthz``.
+
+With several processes (``voisins serve --role web|worker``), the web role sets the webhook
+and the worker role long-polls; a process with nothing to do for Telegram says "standby".
+Telegram answers only one ``getUpdates`` at a time, so pollers take turns through a lock
+(``poll_lock``, a PostgreSQL advisory lock): the one holding it polls, the others wait in
+standby and take over within seconds when it dies or loses its database connection.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from sqlalchemy.engine import Engine
 from telegram.ext import Application
@@ -26,8 +32,23 @@ from core.config import Settings
 
 log = logging.getLogger(__name__)
 
-State = Literal["off", "starting", "up", "down"]
+# standby: configured, and handled by another process of the deployment (the webhook by a
+# web role, polling by the worker that holds the lock).
+State = Literal["off", "standby", "starting", "up", "down"]
 ALLOWED_UPDATES = ["message", "callback_query"]
+# A poller in standby tries the lock this often; the holder checks it still holds it.
+LOCK_RETRY_SECONDS = 2.0
+LOCK_CHECK_SECONDS = 5.0
+
+
+class PollLock(Protocol):
+    """The lock pollers take turns with (``core.locks.HeldLock``); blocking calls."""
+
+    def try_acquire(self) -> bool: ...
+
+    def still_held(self) -> bool: ...
+
+    def release(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -63,8 +84,19 @@ class TelegramLink:
 
     def __init__(self, settings: Settings, engine: Engine, clock: Clock = utc_now,
                  webhook_path: str = "/webhooks/telegram", backoff: Backoff | None = None,
-                 first_attempt_timeout: float = 15.0) -> None:
+                 first_attempt_timeout: float = 15.0, *, polls: bool = True,
+                 sets_webhook: bool = True, poll_lock: PollLock | None = None,
+                 lock_retry_seconds: float = LOCK_RETRY_SECONDS,
+                 lock_check_seconds: float = LOCK_CHECK_SECONDS) -> None:
+        """``polls``/``sets_webhook``: whether this process's role long-polls (worker,
+        all) or sets the webhook (web, all); ``poll_lock``: taken before polling (None:
+        the only process)."""
         self.settings = settings
+        self.polls = polls
+        self.sets_webhook = sets_webhook
+        self.poll_lock = poll_lock
+        self.lock_retry_seconds = lock_retry_seconds
+        self.lock_check_seconds = lock_check_seconds
         self.engine = engine
         self.clock = clock
         self.webhook_path = webhook_path
@@ -107,11 +139,26 @@ class TelegramLink:
             self._set("down", error)
 
     # -- life cycle -------------------------------------------------------------------------
+    @property
+    def handled_here(self) -> bool:
+        """Whether this process's role does Telegram's part in this mode."""
+        return self.polls if self.mode == "polling" else self.sets_webhook
+
     async def start(self) -> None:
-        """One attempt now (start-up waits for it, within a bound); the rest in the background."""
+        """One attempt now (start-up waits for it, within a bound); the rest in the background.
+
+        A poller with a lock starts in standby and polls once it holds the lock."""
         if self.mode is None:
             return
         self._stop = asyncio.Event()
+        if not self.handled_here:
+            self._set("standby")
+            return
+        if self.mode == "polling" and self.poll_lock is not None:
+            self._set("standby")
+            self._task = asyncio.create_task(self._take_turns(self.poll_lock),
+                                             name="telegram-poller")
+            return
         try:
             connected = await asyncio.wait_for(self._attempt(), self.first_attempt_timeout)
         except TimeoutError:
@@ -127,8 +174,77 @@ class TelegramLink:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         await self._close()
+        if self.poll_lock is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.poll_lock.release)
         if self.mode is not None:
             self._set("down", "stopped")
+
+    # -- taking turns at polling ----------------------------------------------------------
+    async def _take_turns(self, lock: PollLock) -> None:
+        """Wait for the lock, poll while it is ours, give it back; again until stopped."""
+        while not self._stop.is_set():
+            try:
+                ours = await asyncio.to_thread(lock.try_acquire)
+            except Exception as exc:  # the database away: stay in standby, try again
+                log.warning("Telegram polling lock unavailable (%s)", exc.__class__.__name__)
+                ours = False
+            if not ours:
+                await self._pause(self.lock_retry_seconds)
+                continue
+            log.info("Telegram: this process polls (it holds the polling lock)")
+            try:
+                await self._poll_while_held(lock)
+            finally:
+                await self._close()
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(lock.release)
+            if not self._stop.is_set():
+                log.warning("Telegram: polling lock lost; standing by")
+                self._set("standby", "polling lock lost")
+
+    async def _poll_while_held(self, lock: PollLock) -> None:
+        self._set("starting")
+        shift_over = asyncio.Event()
+        watcher = asyncio.create_task(self._watch(lock, shift_over), name="telegram-lock")
+        try:
+            delays = self.backoff.delays()
+            connected = await self._attempt()
+            while not connected and not shift_over.is_set():
+                delay = next(delays)
+                log.warning("Telegram unreachable (%s); next attempt in %g s",
+                            self._last_error, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(shift_over.wait(), delay)
+                if shift_over.is_set():
+                    return
+                connected = await self._attempt()
+            if connected and self.application is not None:
+                await telegram.poll_updates(self.application.bot, self.engine, self.settings,
+                                            shift_over, self.clock, report=self.polling_result)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    async def _watch(self, lock: PollLock, shift_over: asyncio.Event) -> None:
+        """Ends the shift when the process stops or the lock is no longer ours."""
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.lock_check_seconds)
+            if self._stop.is_set():
+                break
+            try:
+                held = await asyncio.to_thread(lock.still_held)
+            except Exception:
+                held = False
+            if not held:
+                break
+        shift_over.set()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
 
     async def _run(self, connected: bool) -> None:
         delays = self.backoff.delays()

@@ -214,7 +214,8 @@ def _plan_alert(session: Session, contact: Contact, effect: PlanAlert, now: date
         with session.begin_nested():
             alerts.plan_alert(session, community, starts_at=datetime.fromisoformat(
                 effect.starts_at), duration_minutes=effect.duration_minutes,
-                kind=AlertKind(effect.kind), now=now, cluster_name=effect.cluster)
+                kind=AlertKind(effect.kind), now=now, cluster_name=effect.cluster,
+                drill=effect.drill)
     except AlertPlanError:
         text = translator(contact.locale).gettext(
             "Sorry, this alert could not be planned: another alert may have been planned "

@@ -53,6 +53,15 @@ def time_text(alert: Alert, community: Community, locale: str, start: bool = Fal
                              locale)
 
 
+def drill_label(t: Translator, text: str) -> str:
+    """``text`` marked as an exercise: "Voisins: …" becomes "Voisins (exercise): …"."""
+    brand = t.gettext("Voisins:")
+    marked = t.gettext("Voisins (exercise):")
+    if text.startswith(brand):
+        return marked + text[len(brand):]
+    return f"{marked} {text}"
+
+
 def intent_choices(t: Translator, alert_id: int) -> tuple[Choice, ...]:
     return (
         Choice(f"{BUTTON_PREFIX}{alert_id}:{AlertIntent.IN.value}", t.gettext("I'm in")),
@@ -94,6 +103,8 @@ class AlertMessages:
         else:
             text = t.gettext("Voisins: the alert on {when} is cancelled. Nothing to do. Thank you!",
                              when=when_text(alert, community, locale))
+        if alert.drill:
+            text = drill_label(t, text)
         payload = {"text": text, "locale": locale,
                    "choices": [{"key": c.key, "label": c.label} for c in choices]}
         return RenderedMessage(kind=f"alert_{stage.value}", payload=payload, opens=opens)
@@ -110,9 +121,13 @@ class AlertMessages:
         intent = session.exec(select(AlertReply.intent).where(
             AlertReply.alert_id == alert.id, AlertReply.contact_id == contact.id)).first()
         known = answers_known_from(AlertIntent(intent) if intent in set(AlertIntent) else None)
+
+        def intro(t: Translator) -> str:
+            text = _survey_intro(t, stage)
+            return drill_label(t, text) if alert.drill else text
+
         return survey_message(session, row.id, community, contact, f"alert:{alert.id}",
-                              f"alert_{stage.value}", lambda t: _survey_intro(t, stage), now,
-                              known=known)
+                              f"alert_{stage.value}", intro, now, known=known)
 
 
 def _survey_intro(t: Translator, stage: AlertStage) -> str:

@@ -204,6 +204,7 @@ class PlanAlert:
     duration_minutes: int
     kind: str
     cluster: str | None
+    drill: bool = False  # an exercise: every message says so
 
 
 Effect = (Enrol | LinkHousehold | SetLocale | OptOut | OptIn | Erase | RecordAlertIntent

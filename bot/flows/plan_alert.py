@@ -1,4 +1,5 @@
-"""A facilitator plans an alert in chat: when, how long, planned or surprise, who, confirm.
+"""A facilitator plans an alert in chat: when, how long, planned or surprise, a real alert
+or an exercise (a drill), who, confirm.
 
 The confirmation shows the first message exactly as residents will read it, in each
 language they use.
@@ -36,11 +37,12 @@ WHOLE_COMMUNITY = "*"
 
 
 class PlanAlertState(FlowData):
-    step: Literal["when", "duration", "kind", "audience", "confirm"] = "when"
+    step: Literal["when", "duration", "kind", "drill", "audience", "confirm"] = "when"
     starts_at: datetime | None = None
     minutes: int | None = None
     clusters: list[str] = Field(default_factory=list)
     kind: AlertKind | None = None
+    drill: bool = False
     cluster: str | None = None
 
 
@@ -54,6 +56,14 @@ def _ask(who: Who, state: PlanAlertState, text: str, choices: tuple[Choice, ...]
 def _kind_choices(who: Who) -> tuple[Choice, ...]:
     return (Choice(AlertKind.PLANNED.value, who.t.gettext("Planned")),
             Choice(AlertKind.SURPRISE.value, who.t.gettext("Surprise")))
+
+
+REAL, DRILL = "real", "drill"
+
+
+def _drill_choices(who: Who) -> tuple[Choice, ...]:
+    return (Choice(REAL, who.t.gettext("A real alert")),
+            Choice(DRILL, who.t.gettext("An exercise")))
 
 
 def _audience_choices(who: Who, state: PlanAlertState) -> tuple[Choice, ...]:
@@ -83,6 +93,10 @@ class PlanAlertFlow(BaseFlow[PlanAlertState]):
             text = t.gettext("Planned with residents (notice 24 hours before) "
                              "or a surprise (notice 30 minutes before)?")
             return _ask(who, state, text, _kind_choices(who), intro)
+        elif state.step == "drill":
+            text = t.gettext("A real alert, or an exercise? In an exercise, every message "
+                             "says it is one.")
+            return _ask(who, state, text, _drill_choices(who), intro)
         elif state.step == "audience":
             text = t.gettext("Who is it for?")
             return _ask(who, state, text, _audience_choices(who, state), intro)
@@ -121,7 +135,13 @@ class PlanAlertFlow(BaseFlow[PlanAlertState]):
             choice = match_choice(message, _kind_choices(who), who.locale)
             if choice is None:
                 return self.reprompt(who, state, directory)
-            chosen = state.model_copy(update={"step": "audience", "kind": AlertKind(choice.key)})
+            return self.reprompt(who, state.model_copy(
+                update={"step": "drill", "kind": AlertKind(choice.key)}), directory)
+        if state.step == "drill":
+            choice = match_choice(message, _drill_choices(who), who.locale)
+            if choice is None:
+                return self.reprompt(who, state, directory)
+            chosen = state.model_copy(update={"step": "audience", "drill": choice.key == DRILL})
             if not chosen.clusters:
                 return _preview(who, chosen.model_copy(update={"step": "confirm",
                                                                "cluster": None}), directory)
@@ -142,7 +162,7 @@ class PlanAlertFlow(BaseFlow[PlanAlertState]):
             return self.start(message, who, directory)
         effect = PlanAlert(starts_at=state.starts_at.isoformat(),
                            duration_minutes=state.minutes, kind=state.kind.value,
-                           cluster=state.cluster)
+                           cluster=state.cluster, drill=state.drill)
         done = t.gettext("Done: the alert is planned. Residents will be told at the right times.")
         result = show_menu(who, intro=done)
         return FlowResult(replies=result.replies, state=result.state, effects=(effect,))
@@ -165,7 +185,7 @@ def _preview(who: Who, state: PlanAlertState, directory: Directory) -> FlowResul
                           timezone=who.community.timezone, join_code="",
                           default_locale=who.community.default_locale)
     alert = Alert(id=0, community_id=who.community.id, kind=kind.value, starts_at=starts_at,
-                  ends_at=starts_at + timedelta(minutes=minutes))
+                  ends_at=starts_at + timedelta(minutes=minutes), drill=state.drill)
     stage = AlertStage.NOTICE_24H if kind is AlertKind.PLANNED else AlertStage.NOTICE_30MIN
     locales = directory.audience_locales(who.community.id, cluster)
     lines = [t.gettext("{when}, for {count} households.",

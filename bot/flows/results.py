@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.flows.alert import drill_label
 from bot.i18n import Translator, choose_locale, translator
 from bot.i18n.formatting import format_kwh, format_local_datetime, format_percentage
 from core.alerts import Alert
@@ -74,32 +75,48 @@ def community_result_text(t: Translator, impact: CommunityImpact) -> str:
         "Thanks for taking part!", count)
 
 
+def alert_result_text(t: Translator, alert: Alert, impact: CommunityImpact) -> str:
+    """The community's result of ``alert``, marked as an exercise when it was a drill."""
+    text = community_result_text(t, impact)
+    return drill_label(t, text) if alert.drill else text
+
+
 class AlertResultMessages:
     """The scheduler's result renderer: one reader, in the reader's language."""
 
     def render(self, alert: Alert, community: Community, contact: Contact,
                impact: CommunityImpact) -> dict[str, Any]:
         locale = choose_locale(contact.locale, None, community.default_locale)
-        text = community_result_text(translator(locale), impact)
+        text = alert_result_text(translator(locale), alert, impact)
         return {"text": text, "locale": locale, "choices": []}
 
     def render_for_group(self, alert: Alert, community: Community, impact: CommunityImpact
                          ) -> dict[str, Any]:
         """A group chat is read by many: the community's language."""
         locale = choose_locale(None, None, community.default_locale)
-        text = community_result_text(translator(locale), impact)
+        text = alert_result_text(translator(locale), alert, impact)
         return {"text": text, "locale": locale, "choices": []}
 
 
 def own_result_text(t: Translator, alert: Alert, community: Community,
                     impact: HouseholdImpact | None, role: str = Role.RESIDENT.value) -> str:
-    """A resident's own figures for one alert (their household only), for "my result"."""
-    return own_result_words(t, alert.starts_at, community.timezone, impact, role)
+    """A resident's own figures for one alert (their household only), for "my result";
+    a drill's say it was an exercise."""
+    return own_result_words(t, alert.starts_at, community.timezone, impact, role, alert.drill)
 
 
 def own_result_words(t: Translator, starts_at: datetime, timezone: str,
-                     impact: HouseholdImpact | None, role: str = Role.RESIDENT.value) -> str:
+                     impact: HouseholdImpact | None, role: str = Role.RESIDENT.value,
+                     drill: bool = False) -> str:
     """The same, from the alert's start and the community's timezone."""
+    text = _own_figures(t, starts_at, timezone, impact, role)
+    if drill:
+        return t.gettext("That alert was an exercise.") + " " + text
+    return text
+
+
+def _own_figures(t: Translator, starts_at: datetime, timezone: str,
+                 impact: HouseholdImpact | None, role: str) -> str:
     when = format_local_datetime(starts_at, timezone, t.locale)
     if impact is None or not impact.valid or impact.alert_kwh is None \
             or impact.reference_kwh is None:

@@ -141,7 +141,11 @@ class DispatchReport:
 
 @dataclass
 class _Pace:
-    interval: float
+    per_second: float
+    # Shared by every dispatcher on the database (the channel's overall rate, a group's, an
+    # SMS number's), as opposed to one chat's own pace.
+    shared: bool
+    interval: float = 0.0
     next_at: float = 0.0
 
 
@@ -173,6 +177,11 @@ class RateLimiter:
 
     Even spacing (rather than bursts) keeps us under the provider's limit without ever
     triggering its 429s, and makes a fan-out of N to Telegram take N/30 s.
+
+    With several dispatchers on one database (``voisins serve --role worker``, N times),
+    each keeps to 1/N of the limits that are the provider's as a whole (a channel's rate, a
+    group's, an SMS number's: ``share_with``); a chat's own pace stays whole, since one
+    chat's messages are written, and so claimed, together.
     """
 
     limits: dict[str, ChannelLimits] = field(default_factory=default_limits)
@@ -180,11 +189,30 @@ class RateLimiter:
     sleep: Callable[[float], None] = time.sleep
     _paces: dict[tuple[str, str], _Pace] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _share: int = 1
 
-    def _pace(self, key: tuple[str, str], per_second: float) -> _Pace:
+    def share_with(self, dispatchers: int) -> None:
+        """Keep to 1/``dispatchers`` of the shared limits from now on."""
+        dispatchers = max(1, dispatchers)
+        with self._lock:
+            if dispatchers == self._share:
+                return
+            self._share = dispatchers
+            for pace in list(self._paces.values()):
+                self._set_interval(pace)
+
+    @property
+    def share(self) -> int:
+        return self._share
+
+    def _set_interval(self, pace: _Pace) -> None:
+        pace.interval = (self._share if pace.shared else 1) / pace.per_second
+
+    def _pace(self, key: tuple[str, str], per_second: float, shared: bool = True) -> _Pace:
         pace = self._paces.get(key)
         if pace is None:
-            pace = self._paces[key] = _Pace(interval=1.0 / per_second)
+            pace = self._paces[key] = _Pace(per_second=per_second, shared=shared)
+            self._set_interval(pace)
         return pace
 
     def acquire(self, channel: str, address: str, max_wait: float | None = None
@@ -211,7 +239,8 @@ class RateLimiter:
         if is_group_address(channel, address) and limits.per_group_per_minute:
             paces.append(self._pace((channel, address), limits.per_group_per_minute / 60))
         elif limits.per_chat_per_second:
-            paces.append(self._pace((channel, address), limits.per_chat_per_second))
+            paces.append(self._pace((channel, address), limits.per_chat_per_second,
+                                    shared=False))
         with self._lock:
             now = self.monotonic()
             start = max([now, *(pace.next_at for pace in paces)])
@@ -306,21 +335,35 @@ def reroute(session: Session, row: OutboxMessage, channel: str, now: datetime
 def recover_interrupted(engine: Engine, now: datetime) -> int:
     """Put rows left "sending" by a dispatcher that died (their lease lapsed) back in the
     queue; see ``core.outbox.take_back_lapsed``."""
-    with _writes(engine), session_scope(engine) as session:
-        return outbox.take_back_lapsed(session, now)
+    total = 0
+    while True:
+        with _writes(engine), session_scope(engine) as session:
+            taken = outbox.take_back_lapsed(session, now)
+        total += taken
+        if taken < outbox.EXPIRE_BATCH:
+            return total
 
 
 def dispatch_forever(engine: Engine, senders: Mapping[str, Sender], stop: threading.Event,
                      clock: Clock = utc_now, limiter: RateLimiter | None = None,
                      idle_wait: float = 0.2, batch: int = 100, workers: int = 1,
                      lease: timedelta = outbox.LEASE,
-                     preparers: Mapping[str, PayloadPreparer] | None = None) -> None:
-    """The dispatcher loop of ``voisins serve``: drain, wait a little when idle, repeat."""
+                     preparers: Mapping[str, PayloadPreparer] | None = None,
+                     peers: Callable[[], int] | None = None,
+                     totals: DispatchReport | None = None) -> None:
+    """The dispatcher loop of ``voisins serve``: drain, wait a little when idle, repeat.
+
+    ``peers`` says how many dispatchers (this one included) share the database: each keeps
+    to its share of the providers' overall limits (asked again every few seconds, so the
+    others speed up when one stops). ``totals`` adds up every pass (for ``/healthz``).
+    """
     next_recovery = 0.0
     recovery_every = min(RECOVERY_INTERVAL, lease.total_seconds() / 2)
     while not stop.is_set():
         try:
             if time.monotonic() >= next_recovery:
+                if peers is not None and limiter is not None:
+                    limiter.share_with(peers())
                 recover_interrupted(engine, clock())
                 next_recovery = time.monotonic() + recovery_every
             report = dispatch_due(engine, senders, clock=clock, limit=batch, limiter=limiter,
@@ -329,6 +372,8 @@ def dispatch_forever(engine: Engine, senders: Mapping[str, Sender], stop: thread
             log.exception("dispatch pass failed")
             stop.wait(1.0)
             continue
+        if totals is not None:
+            totals.add(report)
         if report.total == 0:
             stop.wait(idle_wait)
 

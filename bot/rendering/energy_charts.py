@@ -72,7 +72,8 @@ def word_and_draw(data: ResidentChartData, locale: str, now: datetime,
         return ChartReply(t.gettext("No alert has been measured for your home yet, so here "
                                     "are your last 7 days.") + "\n" + week.caption, week.png)
     alert = data.measured_alert
-    return ChartReply(own_result_words(t, alert.start, data.timezone, alert.impact, role),
+    return ChartReply(own_result_words(t, alert.start, data.timezone, alert.impact, role,
+                                       alert.drill),
                       week.png)
 
 

@@ -60,7 +60,8 @@ def test_known_reduction_is_measured_per_household_and_for_the_community(
         response = client.get(f"/api/v1/alerts/{alert_id}/impact", headers=AUTH)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"alert_id", "households", "community"} and body["alert_id"] == alert_id
+    assert set(body) == {"alert_id", "drill", "households", "community"}
+    assert body["alert_id"] == alert_id and body["drill"] is False
     assert set(body["community"]) == COMMUNITY_KEYS
     community = body["community"]
     assert community["shown"] is True and community["households_valid"] == 6

@@ -4,7 +4,9 @@ Switch failures on with ``fail_next`` (sends: 429 with ``retry_after``, 5xx), ``
 (any method, e.g. ``getMe`` at start-up), ``blocked`` chats (403 "bot was blocked by the
 user") and ``max_per_second`` (429 when exceeded). Every request is kept in ``requests``;
 successful sends in ``sent``. Queue updates for ``getUpdates`` with
-``push_update``.
+``push_update``. As Telegram does, a ``getUpdates`` that arrives while another one is
+waiting ends the waiting one with 409 Conflict (two bot instances polling): counted in
+``poll_conflicts``.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class FakeTelegram:
         self._failures: deque[str] = deque()
         self._method_failures: dict[str, deque[str]] = {}
         self._updates: list[dict[str, Any]] = []
+        self.poll_conflicts = 0
+        self._poll_generation = 0
         self._send_times: deque[float] = deque()
         self._lock = threading.Condition()
         self._next_message_id = 100
@@ -125,6 +129,8 @@ class FakeTelegram:
             refusal = self._refusal(fields)
             if refusal is not None:
                 return refusal
+        if method == "getUpdates":
+            return self._get_updates(fields)
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return json_answer(404, {"ok": False, "error_code": 404,
@@ -210,16 +216,27 @@ class FakeTelegram:
         return {"url": (self.webhook or {}).get("url", ""), "has_custom_certificate": False,
                 "pending_update_count": 0}
 
-    def _m_getUpdates(self, fields: dict[str, Any], request: RecordedRequest) -> Any:
+    def _get_updates(self, fields: dict[str, Any]) -> Answer:
         offset = int(fields.get("offset") or 0)
         wait = min(float(fields.get("timeout") or 0), 0.5)
         deadline = time.monotonic() + wait
         with self._lock:
+            self._poll_generation += 1
+            mine = self._poll_generation
+            self._lock.notify_all()
             # Confirmed updates (below the offset) are forgotten, as Telegram does.
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            while not self._updates and time.monotonic() < deadline:
+            while not self._updates and time.monotonic() < deadline \
+                    and self._poll_generation == mine:
                 self._lock.wait(timeout=deadline - time.monotonic())
-            return list(self._updates[: int(fields.get("limit") or 100)])
+            if self._poll_generation != mine:
+                self.poll_conflicts += 1
+                return json_answer(409, {
+                    "ok": False, "error_code": 409,
+                    "description": "Conflict: terminated by other getUpdates request; make "
+                                   "sure that only one bot instance is running"})
+            result = list(self._updates[: int(fields.get("limit") or 100)])
+        return json_answer(200, {"ok": True, "result": result})
 
     def _m_sendMessage(self, fields: dict[str, Any], request: RecordedRequest) -> Any:
         return self._message("sendMessage", fields, None)

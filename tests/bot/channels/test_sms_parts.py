@@ -121,24 +121,26 @@ START = datetime(2026, 12, 3, 16, 0, tzinfo=UTC)  # Thursday 17:00 in Brussels
 STARTS = [START - timedelta(days=1), START + timedelta(hours=5, minutes=45)]
 
 
-def _alert_payloads(locale: str) -> list[tuple[str, dict[str, object]]]:
+def _alert_payloads(locale: str, drill: bool = False) -> list[tuple[str, dict[str, object]]]:
     community = Community(id=1, slug="c", name="C", join_code="C", timezone="Europe/Brussels")
     contact = Contact(id=1, community_id=1, locale=locale)
     payloads = []
     for starts_at in STARTS:
         for minutes in DURATIONS:
             alert = Alert(id=987654, community_id=1, starts_at=starts_at,
-                          ends_at=starts_at + timedelta(minutes=minutes))
+                          ends_at=starts_at + timedelta(minutes=minutes), drill=drill)
             for stage in ALERT_STAGES:
                 rendered = AlertMessages().render(stage, alert, community, contact)
                 payloads.append((f"{stage.value} {minutes} min", rendered.payload))
     return payloads
 
 
+@pytest.mark.parametrize("drill", [False, True], ids=["alert", "drill"])
 @pytest.mark.parametrize("locale", ["fr", "nl", "en", "es"])
-def test_every_alert_text_is_one_gsm7_sms_segment(locale: str) -> None:
+def test_every_alert_text_is_one_gsm7_sms_segment(locale: str, drill: bool) -> None:
+    # A drill's texts say "Voisins (exercise): …" and still fit.
     too_long = {}
-    for case, payload in _alert_payloads(locale):
+    for case, payload in _alert_payloads(locale, drill):
         assert "\u00a0" not in str(payload["text"]) and "\u202f" not in str(payload["text"])
         (sent,) = render_sms(payload)
         count = count_segments(sent)
@@ -147,8 +149,9 @@ def test_every_alert_text_is_one_gsm7_sms_segment(locale: str) -> None:
     assert too_long == {}
 
 
-def test_every_arabic_alert_text_is_one_sms_within_two_segments() -> None:
-    for case, payload in _alert_payloads("ar"):
+@pytest.mark.parametrize("drill", [False, True], ids=["alert", "drill"])
+def test_every_arabic_alert_text_is_one_sms_within_two_segments(drill: bool) -> None:
+    for case, payload in _alert_payloads("ar", drill):
         (sent,) = render_sms(payload)
         assert count_segments(sent).segments <= 2, (case, count_segments(sent), sent)
         assert not set("\u2066\u2067\u2068\u2069") & set(sent), case
@@ -245,7 +248,7 @@ def test_joining_a_community_with_a_long_name(locale: str) -> None:
 def test_the_questionnaire_openings_fit_in_one_sms(locale: str) -> None:
     # After every alert, and for every survey sent: the intro with the first question, one
     # SMS in every language (those the reminder resumes at may take two, as above).
-    from bot.flows.alert import _survey_intro
+    from bot.flows.alert import _survey_intro, drill_label
     from bot.rendering.survey_invitations import campaign_intro
     from core.alerts import AlertStage
     from core.questionnaires.definition import localized
@@ -259,6 +262,9 @@ def test_the_questionnaire_openings_fit_in_one_sms(locale: str) -> None:
         intros += [campaign_intro(who.t, title, reminder) for reminder in (False, True)]
         if path.stem == "post_alert":
             intros += [_survey_intro(who.t, stage)
+                       for stage in (AlertStage.END, AlertStage.REMINDER)]
+            # After a drill, the same intros marked as an exercise.
+            intros += [drill_label(who.t, _survey_intro(who.t, stage))
                        for stage in (AlertStage.END, AlertStage.REMINDER)]
         for intro in intros:
             message = _question_message(who, first, 1, len(definition.questions), intro=intro)

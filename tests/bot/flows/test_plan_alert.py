@@ -81,6 +81,8 @@ def test_guided_planning_with_preview_in_each_language(locale: str) -> None:
     _says(chat, "3h")
     assert chat.choice_keys == ["planned", "surprise"]
     _says(chat, "1")
+    assert chat.choice_keys == ["real", "drill"]
+    _says(chat, "1")
     assert chat.choice_keys == ["*", "cluster:Cabine A", "cluster:Cabine B"]
     _says(chat, "1")
     preview = chat.text
@@ -94,7 +96,7 @@ def test_guided_planning_with_preview_in_each_language(locale: str) -> None:
 
 def test_an_overlap_is_explained_before_confirmation() -> None:
     chat = _facilitator("fr")
-    for text in ("menu", "1", "demain 13:00", "2h", "2", "2"):
+    for text in ("menu", "1", "demain 13:00", "2h", "2", "1", "2"):
         _says(chat, text)
     assert chat.state.step == "when"
     assert chat.effects == []
@@ -109,7 +111,7 @@ def test_residents_do_not_get_the_planning_item() -> None:
 def test_planning_over_the_inbox_creates_the_alert(engine: Engine) -> None:
     with session_scope(engine) as session:
         seed_demo(session)
-    for index, text in enumerate(["menu", "1", "demain 18:00", "2h", "2", "2", "1"]):
+    for index, text in enumerate(["menu", "1", "demain 18:00", "2h", "2", "1", "2", "1"]):
         at = NOW + timedelta(seconds=index)
         handle_incoming(engine, IncomingMessage("console", "demo-facilitator", text,
                                                 f"fac-{index}"), clock=functools.partial(_at, at))
