@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import core.alerts
+import core.audit
 import core.campaigns
 import core.gestures
 import core.groups
@@ -13,7 +14,8 @@ import core.media
 import core.metering
 import core.models
 import core.questionnaires.storage
-import core.results  # noqa: F401
+import core.results
+import core.tokens  # noqa: F401
 from core.db import make_engine
 
 target_metadata = SQLModel.metadata

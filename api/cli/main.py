@@ -1,4 +1,5 @@
-"""The `voisins` command: database, chat, demo, serve, and the alert and meters sub-commands."""
+"""The `voisins` command: database, chat, demo, serve, and the alert, meters and token
+sub-commands."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import typer
 
 from api.cli.alerts import alert_app
 from api.cli.meters import app as meters_app
+from api.cli.tokens import token_app
 from api.roles import ServeRole
 from core.config import get_settings
 from core.db import make_engine, migrate, session_scope
@@ -19,6 +21,7 @@ db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(alert_app, name="alert")
 app.add_typer(meters_app, name="meters")
+app.add_typer(token_app, name="token")
 
 
 @db_app.command("upgrade")
