@@ -15,7 +15,8 @@ import core.metering
 import core.models
 import core.questionnaires.storage
 import core.results
-import core.tokens  # noqa: F401
+import core.tokens
+import core.workshop_tables  # noqa: F401
 from core.db import make_engine
 
 target_metadata = SQLModel.metadata
