@@ -29,7 +29,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlmodel import Session, SQLModel
 
 from api.auth import Level, Principal, require_token
-from api.deps import MAX_ID, SessionDep, community_or_404
+from api.deps import MAX_ID, EngineDep, community_or_404
+from core.db import session_scope
 
 ADMIN_PREFIX = "/api/v1/"
 
@@ -96,12 +97,15 @@ class Access:
             getattr(self.where, "__name__", "?")
         return f"Access({self.level.name}, {kind})"
 
-    def __call__(self, request: Request, session: SessionDep,
+    def __call__(self, request: Request, engine: EngineDep,
                  principal: Annotated[Principal, Depends(require_token)]) -> Principal:
         community_id = principal.community_id
         if self.where is not None:
+            # Its own short session, not the handler's: on SQLite a session holds the write
+            # lock, and some handlers write from another thread (the readings import).
             try:
-                community_id = self.where(session, request)
+                with session_scope(engine) as session:
+                    community_id = self.where(session, request)
             except NotDecided:  # a malformed id: the route's validation answers 422
                 return principal
         # Known before any refusal: a refused write is audited with the community it aimed at.

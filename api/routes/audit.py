@@ -15,6 +15,7 @@ from api.deps import SessionDep, community_or_404
 from api.errors import error_responses
 from api.schemas import OptionalIsoDateTime
 from core.audit import audit_entries
+from core.clock import as_utc
 from core.models import Community
 
 router = admin_router("audit")
@@ -40,7 +41,7 @@ def audit(session: SessionDep,
     """Admin writes, latest first."""
     community_id = community_or_404(session, community).id if community else None
     slugs = {c.id: c.slug for c in session.exec(select(Community)).all()}
-    return [AuditEntryOut(at=e.at.isoformat() if e.at else None, token=e.token_name,
+    return [AuditEntryOut(at=as_utc(e.at).isoformat() if e.at else None, token=e.token_name,
                           community=slugs.get(e.community_id), method=e.method,
                           route=e.route, target=e.target, status=e.status)
             for e in audit_entries(session, community_id, limit)]

@@ -3,6 +3,7 @@ revoke one. An admin of one community manages that community's tokens only."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from fastapi import HTTPException, Request, Response, status
@@ -14,6 +15,7 @@ from api.auth import Level, admin_router
 from api.deps import ClockDep, IdPath, SessionDep, community_or_404
 from api.errors import error_responses, unprocessable
 from api.schemas import OptionalIsoDateTime
+from core.clock import as_utc
 from core.models import Community
 from core.tokens import (
     MAX_NAME_LENGTH,
@@ -63,8 +65,8 @@ class TokenCreated(BaseModel):
     token: str = Field(description="the token itself: shown this once, never again")
 
 
-def _iso(value: object) -> str | None:
-    return value.isoformat() if value is not None else None  # type: ignore[attr-defined]
+def _iso(value: datetime | None) -> str | None:
+    return as_utc(value).isoformat() if value is not None else None
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenCreated,
