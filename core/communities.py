@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlmodel import Session, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from core.clock import Clock, utc_now
 from core.codes import new_code
 from core.config import SUPPORTED_LOCALES
-from core.models import Cluster, Community, Household
+from core.models import Cluster, Community, Contact, Household
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9-]{2,40}$")
 QUIET_HOURS_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
@@ -150,6 +151,16 @@ def new_join_code(session: Session, community: Community) -> str:
     session.add(community)
     session.flush()
     return community.join_code
+
+
+def community_locales(session: Session, community: Community) -> list[str]:
+    """The languages of a community: its default first, then those its members chose, the
+    most spoken first."""
+    counts = session.exec(select(Contact.locale, func.count()).where(
+        Contact.community_id == community.id).group_by(col(Contact.locale))).all()
+    spoken = [locale for locale, _ in sorted(counts, key=lambda lc: (-lc[1], lc[0]))
+              if locale in SUPPORTED_LOCALES and locale != community.default_locale]
+    return [community.default_locale, *spoken]
 
 
 def community_by_slug(session: Session, slug: str) -> Community | None:

@@ -102,6 +102,44 @@ def show(slug: str) -> None:
         typer.echo(json.dumps(_as_dict(community), indent=2, ensure_ascii=False))
 
 
+@community_app.command("cards")
+def cards(
+    slug: str,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The PDF to write")],
+    lang: Annotated[list[str] | None, typer.Option(
+        help="A language of the cards (repeat for up to 3; default: the community's)")] = None,
+    cluster: Annotated[str | None, typer.Option(help="Only this cluster's households")] = None,
+) -> None:
+    """Printable invitation cards, A4 sheets of eight: one per household, with its code and
+    QR codes to join on Telegram and WhatsApp (those configured), and how to join by SMS."""
+    from bot.rendering.card_pdf import cards_pdf
+    from bot.rendering.invitation_cards import MAX_CARD_LANGUAGES, Ways, community_cards
+    from core.communities import cluster_by_name
+    from core.config import SUPPORTED_LOCALES, get_settings
+
+    languages = lang or []
+    unknown = [code for code in languages if code not in SUPPORTED_LOCALES]
+    if unknown or len(languages) > MAX_CARD_LANGUAGES:
+        raise _fail(f"--lang: up to {MAX_CARD_LANGUAGES} of {', '.join(SUPPORTED_LOCALES)}")
+    engine = make_engine()
+    migrate(engine)
+    with session_scope(engine) as session:
+        community = community_by_slug(session, slug)
+        if community is None:
+            raise _fail(f"no community {slug!r}")
+        chosen = cluster_by_name(session, community, cluster) if cluster else None
+        if cluster and chosen is None:
+            raise _fail(f"no cluster {cluster!r} in {slug!r}")
+        found = community_cards(session, community, Ways.of(get_settings()), languages, chosen)
+        if not found:
+            raise _fail(f"no households in {slug!r}: import them first "
+                        "(voisins households import)")
+        pdf = cards_pdf(found, title=f"{community.name}: Voisins")
+    output.write_bytes(pdf)
+    sheets = -(-len(found) // 8)
+    typer.echo(f"{len(found)} cards on {sheets} A4 sheet(s): {output}")
+
+
 @households_app.command("import")
 def import_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,

@@ -8,9 +8,10 @@ names the field and says why, every broken rule at once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from fastapi import HTTPException, status
+from fastapi import HTTPException, Query, status
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import func
@@ -18,8 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from api.auth import admin_router
-from api.deps import ClockDep, SessionDep, community_or_404
+from api.deps import ClockDep, SessionDep, SettingsDep, community_or_404
 from api.errors import error_responses
+from bot.rendering.card_pdf import cards_pdf
+from bot.rendering.invitation_cards import MAX_CARD_LANGUAGES, Ways, community_cards
 from core.communities import (
     MAX_NAME_LENGTH,
     InvalidSetting,
@@ -44,6 +47,7 @@ router = admin_router("communities")
 MAX_PRIVACY_K = 10_000
 T = TypeVar("T")
 ClusterKind = Literal["lv_cabin", "building", "street", "group"]
+Locale = Literal["fr", "nl", "en", "ar", "es"]
 
 
 def _checked(check: Callable[[T], T], value: T | None) -> T | None:
@@ -227,3 +231,39 @@ def list_clusters(slug: str, session: SessionDep) -> list[ClusterOut]:
                             .order_by(col(Cluster.name))).all()
     return [ClusterOut(name=c.name, kind=c.kind, households=counts.get(c.id, 0))
             for c in clusters]
+
+
+@router.get("/communities/{slug}/cards.pdf", response_class=Response,
+            responses={200: {"description": "A4 sheets of eight invitation cards, one per "
+                                            "household",
+                             "content": {"application/pdf": {
+                                 "schema": {"type": "string", "format": "binary"}}}},
+                       **error_responses(404)})
+def invitation_cards(
+    slug: str, session: SessionDep, settings: SettingsDep,
+    lang: Annotated[list[Locale] | None, Query(
+        max_length=MAX_CARD_LANGUAGES,
+        description="the cards' languages, the first labels the code (default: the "
+                    "community's language, then those its members speak)")] = None,
+    cluster: Annotated[str | None, Query(max_length=64, description="only this cluster's "
+                                                                    "households")] = None,
+) -> Response:
+    """Printable invitation cards for door-to-door work: the community's name, the household
+    code, QR codes for Telegram (``https://t.me/<bot>?start=<join code>``, when
+    VOISINS_TELEGRAM_BOT_USERNAME is set) and WhatsApp (``https://wa.me/<number>?text=JOIN
+    <join code>``, when VOISINS_TWILIO_WHATSAPP_FROM is), and how to join by SMS."""
+    community = community_or_404(session, slug)
+    chosen_cluster = None
+    if cluster is not None:
+        chosen_cluster = cluster_by_name(session, community, cluster)
+        if chosen_cluster is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND,
+                                f"no cluster {cluster!r} in {slug!r}")
+    cards = community_cards(session, community, Ways.of(settings), lang or (), chosen_cluster)
+    if not cards:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no households in {slug!r}"
+                            + (f" (cluster {cluster!r})" if cluster else "")
+                            + ": import them first (POST .../households.csv)")
+    return Response(cards_pdf(cards, title=f"{community.name}: Voisins"),
+                    media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{slug}-cards.pdf"'})
