@@ -19,6 +19,7 @@ from api.roles import ServeRole
 from api.routes import (
     alerts,
     communities,
+    gestures,
     health,
     households,
     impact,
@@ -92,4 +93,5 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
     app.include_router(meters.router)
     app.include_router(impact.router)
     app.include_router(questionnaires.router)
+    app.include_router(gestures.router)
     return app
