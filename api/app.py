@@ -20,6 +20,7 @@ from api.roles import ServeRole
 from api.routes import (
     alerts,
     audit,
+    communities,
     gestures,
     health,
     households,
@@ -93,6 +94,7 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
         return app
     app.include_router(webhooks.router)
     app.include_router(media.router)
+    app.include_router(communities.router)
     app.include_router(alerts.router)
     app.include_router(households.router)
     app.include_router(meters.router)

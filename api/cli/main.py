@@ -1,5 +1,5 @@
-"""The `voisins` command: database, chat, demo, serve, and the alert, meters and token
-sub-commands."""
+"""The `voisins` command: database, chat, demo, serve, and the alert, meters, community,
+households and token sub-commands."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from api.cli.alerts import alert_app
+from api.cli.communities import community_app, households_app
 from api.cli.meters import app as meters_app
 from api.cli.tokens import token_app
 from api.roles import ServeRole
@@ -21,6 +22,8 @@ db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(alert_app, name="alert")
 app.add_typer(meters_app, name="meters")
+app.add_typer(community_app, name="community")
+app.add_typer(households_app, name="households")
 app.add_typer(token_app, name="token")
 
 
