@@ -29,7 +29,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlmodel import Session, SQLModel
 
 from api.auth import Level, Principal, require_token
-from api.deps import MAX_ID, EngineDep, community_or_404
+from api.deps import MAX_ID, EngineDep
+from core.communities import community_by_slug
 from core.db import session_scope
 
 ADMIN_PREFIX = "/api/v1/"
@@ -41,8 +42,9 @@ Where = Callable[[Session, Request], int | None]
 
 def by_slug(session: Session, request: Request) -> int | None:
     """``/communities/{slug}/...``: that community."""
-    community = community_or_404(session, str(request.path_params["slug"]))
-    assert community.id is not None
+    community = community_by_slug(session, str(request.path_params["slug"]))
+    if community is None:
+        raise NotDecided
     return community.id
 
 
@@ -52,15 +54,18 @@ def by_query(name: str) -> Where:
         slug = request.query_params.get(name)
         if slug is None:
             return EVERY_COMMUNITY
-        community = community_or_404(session, slug)
-        assert community.id is not None
+        community = community_by_slug(session, slug)
+        if community is None:
+            raise NotDecided
         return community.id
     where.__name__ = f"by_query_{name}"
     return where
 
 
 class NotDecided(Exception):
-    """The path does not name a row (a malformed id): the route's own validation answers."""
+    """The path names nothing (a malformed id, a slug or id that does not exist): no
+    community to check; the route's own validation (422) or lookup (404) answers, in that
+    order, and there is nothing to see."""
 
 
 def by_row(model: type[SQLModel], param: str, label: str | None = None,
@@ -75,7 +80,7 @@ def by_row(model: type[SQLModel], param: str, label: str | None = None,
             raise NotDecided
         row = session.get(model, int(raw))
         if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what} {raw}")
+            raise NotDecided
         found: int | None = community(session, row) if community else row.community_id  # type: ignore[attr-defined]
         return found
     where.__name__ = f"by_{what}"
@@ -100,23 +105,24 @@ class Access:
     def __call__(self, request: Request, engine: EngineDep,
                  principal: Annotated[Principal, Depends(require_token)]) -> Principal:
         community_id = principal.community_id
+        decided = True
         if self.where is not None:
             # Its own short session, not the handler's: on SQLite a session holds the write
             # lock, and some handlers write from another thread (the readings import).
             try:
                 with session_scope(engine) as session:
                     community_id = self.where(session, request)
-            except NotDecided:  # a malformed id: the route's validation answers 422
-                return principal
+            except NotDecided:
+                decided = False
         # Known before any refusal: a refused write is audited with the community it aimed at.
-        request.state.audited_community = community_id
+        request.state.audited_community = community_id if decided else None
         if principal.level < self.level:
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 f"a {principal.role.value} token may not do this")
         if self.unscoped_only and not principal.unscoped:
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 "this needs an admin token of no particular community")
-        if not principal.sees(community_id):
+        if decided and not principal.sees(community_id):
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 "this token is for another community" if community_id else
                                 "this token is for one community: name it (?community=SLUG)")
