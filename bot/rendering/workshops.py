@@ -64,26 +64,32 @@ def frame(workshop: Workshop, timezone: str, locale: str) -> str:
     return "\n".join(lines)
 
 
-def calendar_link(token: str) -> str:
-    base = (get_settings().public_url or "").rstrip("/")
-    return f"{base}{media_path(token, 'ics')}"
+def calendar_link(token: str, public_url: str | None = None) -> str | None:
+    """The file's public address; None without a public URL (nobody could open it)."""
+    base = (public_url or get_settings().public_url or "").rstrip("/")
+    return f"{base}{media_path(token, 'ics')}" if base else None
 
 
-def with_calendar(payload: dict[str, Any], t: Translator, token: str, channel: str
-                  ) -> dict[str, Any]:
+def with_calendar(payload: dict[str, Any], t: Translator, token: str, channel: str,
+                  public_url: str | None = None) -> dict[str, Any]:
     """The calendar file: a document on Telegram, a link in the text elsewhere."""
     if channel == ChannelKind.TELEGRAM.value:
         return {**payload, "document_token": token, "document_name": DOCUMENT_NAME}
-    link = t.gettext("Add it to your calendar: {link}", link=calendar_link(token))
-    return {**payload, "text": f"{payload['text']}\n{link}"}
+    link = calendar_link(token, public_url)
+    if link is None:
+        return payload
+    text = t.gettext("Add it to your calendar: {link}", link=link)
+    return {**payload, "text": f"{payload['text']}\n{text}"}
 
 
 class WorkshopMessages:
     """The scheduler's wording (``scheduler.workshops.WorkshopWording``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, public_url: str | None = None) -> None:
         # One calendar file per workshop, revision and language.
         self._calendars: dict[tuple[int, int, str], str] = {}
+        # Where /media/... is reachable; None: the settings' VOISINS_PUBLIC_URL.
+        self.public_url = public_url
 
     def locale_of(self, contact: Contact, community: Community) -> str:
         return choose_locale(contact.locale, None, community.default_locale)
@@ -137,7 +143,8 @@ class WorkshopMessages:
             payload["template_variables"] = {"1": title, "2": when, "3": workshop.place}
         if calendar:
             payload = with_calendar(payload, t, self.calendar(session, workshop, community,
-                                                              locale, now), channel)
+                                                              locale, now), channel,
+                                    self.public_url)
         return RenderedMessage(kind=f"workshop_{stage.value}", payload=payload, opens=opens)
 
     def follow_up(self, session: Session, workshop: Workshop, community: Community,

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from api.app import create_app
-from core.config import Settings
+from core.config import Settings, get_settings
 from core.models import OutboxMessage
 from tests.fakes.community import seed_residents
 
@@ -24,12 +24,16 @@ BODY = {"title": {"fr": "Atelier vélo", "nl": "Fietsatelier"},
 
 
 @pytest.fixture
-def client(sqlite_engine: Engine) -> Iterator[TestClient]:
+def client(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    # Calendar links need the public address (read from the settings by the wording).
+    monkeypatch.setenv("VOISINS_PUBLIC_URL", "https://voisins.example")
+    get_settings.cache_clear()
     seed_residents(sqlite_engine, NOW)
     app = create_app(sqlite_engine, Settings(admin_token="s3cret", database_url="sqlite://"),
                      clock=lambda: NOW)
     with TestClient(app) as test_client:
         yield test_client
+    get_settings.cache_clear()
 
 
 def _create(client: TestClient, **changes: object) -> dict[str, object]:

@@ -101,7 +101,13 @@ class FakeTelegram:
 
     def texts_to(self, chat_id: int | str) -> list[str]:
         with self._lock:
-            return [m.text or "" for m in self.sent if str(m.chat_id) == str(chat_id)]
+            return [m.text or "" for m in self.sent if str(m.chat_id) == str(chat_id)
+                    and m.method != "sendDocument"]
+
+    def documents_to(self, chat_id: int | str) -> list[bytes]:
+        with self._lock:
+            return [m.document or b"" for m in self.sent if str(m.chat_id) == str(chat_id)
+                    and m.method == "sendDocument"]
 
     def __enter__(self) -> FakeTelegram:
         self._server.start()

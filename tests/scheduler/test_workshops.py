@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.conversation.inbox import handle_incoming
-from bot.rendering.workshops import WORDING
+from bot.rendering.workshops import WorkshopMessages
 from core.calendar_file import workshop_ics
 from core.communities import community_by_slug
 from core.db import session_scope
@@ -35,6 +35,7 @@ from scheduler.workshops import run_due_workshop_steps, send_invitations, tell
 from tests.fakes.community import Resident, seed_residents
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
+WORDING = WorkshopMessages(public_url="https://voisins.example")
 # Monday 30 November 2026, 10:00 in Brussels.
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 # Thursday 3 December, 18:00-20:00 in Brussels.
@@ -295,7 +296,8 @@ def test_an_answer_through_the_inbox_promotes_and_tells(sqlite_engine: Engine,
     tap("no", 3)
     (promoted,) = _rows(sqlite_engine, workshop_id, WorkshopStage.PROMOTED)
     assert promoted.contact_id == sms_fr.contact_id and promoted.channel == "sms"
-    assert "place" in promoted.payload["text"] and ".ics" in promoted.payload["text"]
+    # No public URL in this process: no calendar link nobody could open.
+    assert "place" in promoted.payload["text"] and "/media/" not in promoted.payload["text"]
     with Session(sqlite_engine) as session:
         workshop = session.get(Workshop, workshop_id)
         assert workshop is not None
