@@ -30,6 +30,7 @@ from api.routes import (
     questionnaires,
     tokens,
     webhooks,
+    workshops,
 )
 from bot.channels.telegram_link import PollLock, TelegramLink
 from core.clock import Clock, utc_now
@@ -101,6 +102,7 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
     app.include_router(impact.router)
     app.include_router(questionnaires.router)
     app.include_router(gestures.router)
+    app.include_router(workshops.router)
     app.include_router(tokens.router)
     app.include_router(audit.router)
     return app

@@ -22,6 +22,7 @@ from bot.flows import (
     questionnaire,
     share_kit,
     survey_admin,
+    workshop,
 )
 from bot.flows.base import Flow, FlowData, FlowState, Who
 
@@ -31,6 +32,7 @@ FLOWS: tuple[Flow[Any], ...] = (
     survey_admin.SEND_SURVEY,
     survey_admin.SURVEY_RESULTS,
     consumption.CONSUMPTION,
+    workshop.WORKSHOP,
     my_data.MY_DATA,
     language.LANGUAGE,
     forget_me.FORGET_ME,

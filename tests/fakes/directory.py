@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.flows.base import ChannelView, CommunityView, HouseholdView, StoredFacts
+from bot.flows.base import (
+    ChannelView,
+    CommunityView,
+    HouseholdView,
+    InvitationView,
+    StoredFacts,
+)
 from core.questionnaires.definition import Definition
 
 DEMO = CommunityView(id=1, slug="demo", name="Les Voisins", timezone="Europe/Brussels",
@@ -19,6 +25,8 @@ class MemoryDirectory:
         default_factory=lambda: {"MAISON01": HouseholdView(11, "H01")})
     facts: dict[int, StoredFacts] = field(default_factory=dict)
     questionnaires: dict[int, Definition] = field(default_factory=dict)
+    # Contact id → the workshops they may answer.
+    invited: dict[int, tuple[InvitationView, ...]] = field(default_factory=dict)
 
     def community_by_join_code(self, code: str) -> CommunityView | None:
         return self.communities.get(code.upper())
@@ -57,3 +65,6 @@ class MemoryDirectory:
     def alert_plan_problem(self, community_id: int, starts_at: datetime, duration_minutes: int,
                            cluster: str | None) -> str | None:
         return "overlap" if starts_at.hour == 13 else None
+
+    def invitations(self, contact_id: int, locale: str) -> tuple[InvitationView, ...]:
+        return self.invited.get(contact_id, ())
