@@ -27,6 +27,7 @@ from core.demo import seed_demo
 from core.models import Contact
 from core.questionnaires.content import load_content
 from core.tokens import ApiToken, TokenRole, create_token
+from core.workshops import create_workshop
 from tests.api.helpers import detail_text
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -56,6 +57,9 @@ def world(engine: Engine) -> Iterator[World]:
         alert = plan_alert(session, demo, starts_at=datetime(2026, 12, 3, 16, tzinfo=UTC),
                            duration_minutes=60, kind=AlertKind.PLANNED, now=NOW)
         campaign = create_campaign(session, demo, "general_survey", NOW)
+        workshop = create_workshop(session, demo, title={"fr": "Atelier"}, place="Salle",
+                                   starts_at=datetime(2026, 12, 10, 17, tzinfo=UTC),
+                                   ends_at=datetime(2026, 12, 10, 19, tzinfo=UTC), now=NOW)
         for community, role in (("demo", TokenRole.ADMIN), ("demo", TokenRole.FACILITATOR),
                                 ("demo", TokenRole.VIEWER), ("other", TokenRole.ADMIN)):
             made = create_token(session, f"{community} {role.value}", role, community,
@@ -64,8 +68,11 @@ def world(engine: Engine) -> Iterator[World]:
         contact = session.exec(select(Contact).where(Contact.community_id == demo.id)).first()
         demo_token = session.exec(select(ApiToken).where(ApiToken.community_id == demo.id)
                                   ).first()
-        assert alert.id and campaign.id and contact and contact.id and demo_token
-        ids = {"alert_id": alert.id, "campaign_id": campaign.id,
+        assert alert.id and campaign.id and workshop.id and contact and contact.id
+        assert demo_token
+        # One of each thing a path names, all of the demo community: a route naming a new
+        # kind of thing must add it here (the walk below fails on an unknown parameter).
+        ids = {"alert_id": alert.id, "campaign_id": campaign.id, "workshop_id": workshop.id,
                "questionnaire_id": campaign.questionnaire_id, "contact_id": contact.id,
                "token_id": demo_token.id or 0}
     settings = Settings(admin_token="s3cret", database_url="sqlite://",
@@ -89,7 +96,8 @@ def _filled(path: str, ids: dict[str, int]) -> str:
         name = match.group(1)
         if name == "slug":
             return "demo"
-        return str(ids.get(name, 1))
+        assert name in ids, f"{path}: add a demo {name} to the world fixture"
+        return str(ids[name])
     return re.sub(r"\{(\w+)\}", value, path)
 
 
