@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlmodel import Session
+
 from bot.flows.base import ChannelView, CommunityView, HouseholdView, StoredFacts
+from core.gesture_chat import (
+    CommitmentView,
+    GestureView,
+    catalogue_views,
+    commitment_views,
+    offer_alert_after,
+)
+from core.gesture_content import load_catalogue
 from core.questionnaires.definition import Definition
 
 DEMO = CommunityView(id=1, slug="demo", name="Les Voisins", timezone="Europe/Brussels",
@@ -19,6 +29,13 @@ class MemoryDirectory:
         default_factory=lambda: {"MAISON01": HouseholdView(11, "H01")})
     facts: dict[int, StoredFacts] = field(default_factory=dict)
     questionnaires: dict[int, Definition] = field(default_factory=dict)
+    # A resident's commitments, and the offer's alert per questionnaire response.
+    commitments: dict[int, tuple[CommitmentView, ...]] = field(default_factory=dict)
+    offer_alerts: dict[int, int] = field(default_factory=dict)
+    # Set by the dialogue driver (tests/bot/flows/conversation.py) while a message is
+    # answered: gestures are then read from the conversation's database, where the effects
+    # of the earlier messages were applied.
+    database: Session | None = None
 
     def community_by_join_code(self, code: str) -> CommunityView | None:
         return self.communities.get(code.upper())
@@ -57,3 +74,25 @@ class MemoryDirectory:
     def alert_plan_problem(self, community_id: int, starts_at: datetime, duration_minutes: int,
                            cluster: str | None) -> str | None:
         return "overlap" if starts_at.hour == 13 else None
+
+    def gesture_catalogue(self) -> tuple[GestureView, ...]:
+        if self.database is not None:
+            return catalogue_views(self.database)
+        return SHIPPED_GESTURES
+
+    def my_commitments(self, contact_id: int) -> tuple[CommitmentView, ...]:
+        if self.database is not None:
+            return commitment_views(self.database, contact_id)
+        return self.commitments.get(contact_id, ())
+
+    def gesture_offer_alert(self, contact_id: int, response_id: int) -> int | None:
+        if self.database is not None:
+            return offer_alert_after(self.database, contact_id, response_id)
+        return self.offer_alerts.get(response_id)
+
+
+# The shipped catalogue, as the database holds it once loaded.
+SHIPPED_GESTURES = tuple(
+    GestureView(slug=g.slug, category=g.category.value, text=dict(g.text), effort=g.effort,
+                during_alert=g.during_alert)
+    for content in load_catalogue() for g in content.gestures)
