@@ -7,8 +7,9 @@ commitment of its audience (``schedule_after_alert``, called by the timeline's e
 due a little after the end so that the post-alert questionnaire goes first.
 
 Each tick asks the due ones: never in quiet hours (the check-in waits for the morning), never
-in the middle of a conversation the message may not take over (the questionnaire, joining...:
-it waits an hour, and again), never to someone who stopped messages. Rows are
+in the middle of a conversation the message may not take over (joining, erasing, another
+check-in still waiting for its answer: it waits an hour, and again), never to someone who
+stopped messages. Rows are
 claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so workers share them; the outbox row
 (dedupe ``checkin:{id}``, subject ``checkin``/id) is written in the same transaction as the
 check-in's "asked".
@@ -158,7 +159,8 @@ def _ask(session: Session, check_in: CheckIn, renderer: CheckInRenderer, now: da
     report.asked.append(check_in.id)
     if commitment.cadence == CheckInCadence.BIWEEKLY.value and check_in.alert_id is None \
             and commitment.id is not None:
-        schedule_check_in(session, commitment.id, max(as_utc(check_in.due_at or now), now) + BIWEEKLY)
+        asked_for = max(as_utc(check_in.due_at or now), now)
+        schedule_check_in(session, commitment.id, asked_for + BIWEEKLY)
 
 
 def _reachable_identity(session: Session, contact_id: int) -> ChannelIdentity | None:

@@ -32,7 +32,7 @@ from bot.flows.base import (
 from bot.flows.menu import Paused, show_menu
 from bot.i18n import Translator, choose_locale, translator
 from bot.i18n.keywords import is_no, is_yes
-from bot.rendering.scheduled import REPLACEABLE_FLOWS
+from bot.rendering.scheduled import opening
 from core.gesture_chat import (
     AnswerCheckIn,
     AnswerGestureOffer,
@@ -48,7 +48,6 @@ from core.gesture_content import CATEGORY_ORDER, category_title, localized
 from core.gestures import MAX_ACTIVE_COMMITMENTS, CheckInAnswer, CheckInCadence
 from core.messages import (
     Choice,
-    ConversationOpening,
     IncomingMessage,
     OutgoingMessage,
     RenderedMessage,
@@ -502,6 +501,8 @@ class CheckInMessages:
         state = GesturesState(step="check_in", check_in_id=check_in_id, slug=slug,
                               text=dict(text))
         data = state.model_dump(mode="json", exclude={"step"}, exclude_none=True)
-        opens = ConversationOpening(flow=FLOW, step="check_in", data=data, ttl=CHECK_IN_WAIT,
-                                    replaces=REPLACEABLE_FLOWS | {FLOW})
-        return RenderedMessage(kind=KIND_CHECK_IN, payload=payload, opens=opens)
+        # It may take over what scheduled messages take over (a questionnaire left unanswered
+        # for hours included), but not another check-in still waiting, nor "My gestures":
+        # the scheduler asks that one later, so a typed "1" always answers one question.
+        return RenderedMessage(kind=KIND_CHECK_IN, payload=payload,
+                               opens=opening(FLOW, "check_in", data, ttl=CHECK_IN_WAIT))
