@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.flows.base import ChannelView, CommunityView, HouseholdView, StoredFacts
+from bot.flows.base import ChannelView, CommunityView, FlowState, HouseholdView, StoredFacts
 from core.gesture_chat import (
     CommitmentView,
     GestureView,
@@ -96,3 +96,20 @@ SHIPPED_GESTURES = tuple(
     GestureView(slug=g.slug, category=g.category.value, text=dict(g.text), effort=g.effort,
                 during_alert=g.during_alert)
     for content in load_catalogue() for g in content.gestures)
+
+# A state "My gestures" may be waiting in, as the database would hold it (for the property
+# tests over every flow).
+GESTURE_STATES = [
+    FlowState("gestures", "overview"),
+    FlowState("gestures", "category", {"context": "offer"}),
+    FlowState("gestures", "pick", {"category": "cooking"}),
+    FlowState("gestures", "cadence", {"slug": "lid_on_pan"}),
+    FlowState("gestures", "when"),
+    FlowState("gestures", "drop"),
+    FlowState("gestures", "offer", {"alert_id": 3}),
+    FlowState("gestures", "check_in", {"check_in_id": 5, "slug": "stop_draughts",
+                                       "text": {"fr": "Boucher les courants d'air",
+                                                "en": "Stop the draughts"}}),
+    FlowState("gestures", "easier", {"slug": "stop_draughts", "easier": "warm_layer",
+                                     "check_in_id": 5}),
+]

@@ -18,7 +18,7 @@ from core.config import SUPPORTED_LOCALES
 from core.messages import IncomingMessage
 from core.models import Role
 from core.questionnaires.content import CONTENT_DIR, load_yaml
-from tests.fakes.directory import DEMO, MemoryDirectory
+from tests.fakes.directory import DEMO, GESTURE_STATES, MemoryDirectory
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 POST_ALERT = load_yaml(CONTENT_DIR / "post_alert.yaml")
@@ -42,6 +42,7 @@ WAITING = [
     FlowState("my_data", "offer"),
     FlowState("link_home", "code", {"tries": 1}),
     FlowState("enrolment", "household", {"community_id": 1, "code": "SOLEIL"}),
+    *GESTURE_STATES,
 ]
 # What an older version, a bug or a hand edit may leave behind.
 DAMAGED = [
@@ -55,6 +56,8 @@ DAMAGED = [
     FlowState("enrolment", "household", {"code": "SOLEIL"}),
     FlowState("survey_admin", "confirm", {"purpose": "send", "questionnaire_id": 7}),
     FlowState("a_flow_that_was_removed", "somewhere", {"x": 1}),
+    FlowState("gestures", "somewhere", {}),
+    FlowState("gestures", "check_in", {"check_in_id": "x", "slug": "close_doors"}),
 ]
 DAMAGED_MENUS = [
     FlowState("menu", "choose", {"paused": "language"}),
