@@ -16,7 +16,18 @@ from api.errors import VALIDATION_SHAPE, install_error_handlers
 from api.health import ProcessHealth, reader_engine
 from api.limits import BodyLimitMiddleware, body_limit_for
 from api.roles import ServeRole
-from api.routes import alerts, health, households, impact, media, meters, questionnaires, webhooks
+from api.routes import (
+    alerts,
+    communities,
+    gestures,
+    health,
+    households,
+    impact,
+    media,
+    meters,
+    questionnaires,
+    webhooks,
+)
 from bot.channels.telegram_link import PollLock, TelegramLink
 from core.clock import Clock, utc_now
 from core.config import Settings
@@ -76,9 +87,11 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
         return app
     app.include_router(webhooks.router)
     app.include_router(media.router)
+    app.include_router(communities.router)
     app.include_router(alerts.router)
     app.include_router(households.router)
     app.include_router(meters.router)
     app.include_router(impact.router)
     app.include_router(questionnaires.router)
+    app.include_router(gestures.router)
     return app

@@ -13,7 +13,8 @@ import core.media
 import core.metering
 import core.models
 import core.questionnaires.storage
-import core.results  # noqa: F401
+import core.results
+import core.workshop_tables  # noqa: F401
 from core.db import make_engine
 
 target_metadata = SQLModel.metadata
