@@ -85,7 +85,7 @@ def demo(
 ) -> None:
     """Seed a demo community (no credentials needed), then chat with the bot."""
     from core.clock import utc_now
-    from core.demo import DEMO_SLUG, seed_demo
+    from core.demo import DEMO_SLUG, seed_demo, seed_demo_gestures
     from core.gestures import load_gestures
     from core.questionnaires.content import load_content
     from meters.demo import seed_demo_energy
@@ -98,6 +98,7 @@ def demo(
         seed_demo_energy(session, community.id, utc_now())
         load_content(session, utc_now())
         load_gestures(session, utc_now())
+        seed_demo_gestures(session, community, utc_now())
         typer.echo(f"Demo community '{community.name}': join code {community.join_code}, "
                    "household codes MAISON01 … MAISON12.")
     _chat(DEMO_SLUG, "demo-resident", lang)
