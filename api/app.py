@@ -27,6 +27,7 @@ from api.routes import (
     meters,
     questionnaires,
     webhooks,
+    workshops,
 )
 from bot.channels.telegram_link import PollLock, TelegramLink
 from core.clock import Clock, utc_now
@@ -94,4 +95,5 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
     app.include_router(impact.router)
     app.include_router(questionnaires.router)
     app.include_router(gestures.router)
+    app.include_router(workshops.router)
     return app

@@ -86,6 +86,18 @@ class Who:
 
 
 @dataclass(frozen=True)
+class InvitationView:
+    """A workshop the reader was invited to and may still answer."""
+
+    workshop_id: int
+    title: str  # in the reader's language, else the facilitator's
+    starts_at: datetime
+    ends_at: datetime
+    place: str
+    answer: str | None  # a core.workshop_tables.Answer, None before any answer
+
+
+@dataclass(frozen=True)
 class ChannelView:
     channel: str
     address: str
@@ -146,6 +158,10 @@ class Directory(Protocol):
     def gesture_offer_alert(self, contact_id: int, response_id: int) -> int | None:
         """The alert whose questionnaire ``response_id`` just completed, when "Would you like
         to choose a gesture?" may follow it; None otherwise."""
+        ...
+
+    def invitations(self, contact_id: int, locale: str) -> tuple[InvitationView, ...]:
+        """The workshops still open that the contact was invited to, soonest first."""
         ...
 
 
@@ -213,6 +229,15 @@ class ShowSurveyResults:
 
 
 @dataclass(frozen=True)
+class AnswerWorkshop:
+    """Yes, maybe or no to a workshop: the inbox records it and words the outcome (a Yes
+    may go on the waiting list)."""
+
+    workshop_id: int
+    answer: str
+
+
+@dataclass(frozen=True)
 class PlanAlert:
     starts_at: str  # ISO-8601 with offset
     duration_minutes: int
@@ -222,8 +247,8 @@ class PlanAlert:
 
 
 Effect = (Enrol | LinkHousehold | SetLocale | OptOut | OptIn | Erase | RecordAlertIntent
-          | PlanAlert | SendChart | SendShareKit | StartCampaign | ShowSurveyResults
-          | QuestionnaireEffect | GestureEffect)
+          | PlanAlert | AnswerWorkshop | SendChart | SendShareKit | StartCampaign
+          | ShowSurveyResults | QuestionnaireEffect | GestureEffect)
 
 
 @dataclass(frozen=True)

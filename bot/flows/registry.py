@@ -23,6 +23,7 @@ from bot.flows import (
     questionnaire,
     share_kit,
     survey_admin,
+    workshop,
 )
 from bot.flows.base import Flow, FlowData, FlowState, Who
 
@@ -33,6 +34,7 @@ FLOWS: tuple[Flow[Any], ...] = (
     survey_admin.SURVEY_RESULTS,
     consumption.CONSUMPTION,
     gestures.MY_GESTURES,
+    workshop.WORKSHOP,
     my_data.MY_DATA,
     language.LANGUAGE,
     forget_me.FORGET_ME,

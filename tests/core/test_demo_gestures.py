@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from core.alerts import Alert, AlertStatus
 from core.db import session_scope
-from core.demo import DEMO_COMMITMENTS, seed_demo, seed_demo_gestures
-from core.gestures import commitment_stats, commitment_tally, load_gestures, my_gestures
+from core.demo import DEMO_COMMITMENTS, seed_demo, seed_demo_gestures, seed_demo_neighbours
+from core.gestures import Commitment, commitment_stats, commitment_tally, load_gestures, my_gestures
 from core.models import ChannelIdentity
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -36,12 +36,29 @@ def test_the_demo_has_commitments_and_check_ins_to_show(engine: Engine) -> None:
         dishwasher = commitment_stats(session, community.id, NOW)["dishwasher_after_alert"]
         assert dishwasher is not None and dishwasher.check_ins is not None
         assert sum(dishwasher.check_ins.values()) == 5
-        # Nobody can be written to: the neighbours have no reachable address.
-        neighbours = session.exec(select(ChannelIdentity).where(
-            ChannelIdentity.address.startswith("demo-neighbour-"))).all()
-        assert neighbours and not any(i.reachable for i in neighbours)
+        # Homes nobody lived in got a resident nobody can write to.
+        made_up = session.exec(select(ChannelIdentity).where(
+            ChannelIdentity.address.startswith("demo-gestures-"))).all()
+        assert made_up and not any(i.reachable for i in made_up)
         awa = session.exec(select(ChannelIdentity).where(
             ChannelIdentity.address == "demo-facilitator")).one()
         assert awa.contact_id is not None
         assert [c.gesture_slug for c, _ in my_gestures(session, awa.contact_id)] == \
             ["close_doors"]
+
+
+def test_the_demo_neighbours_make_the_promises_when_there_are_some(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        community = seed_demo(session, clock=lambda: NOW)
+        neighbours = seed_demo_neighbours(session, community, NOW)
+        load_gestures(session, NOW)
+        seed_demo_gestures(session, community, NOW)
+        committed = {c.contact_id for c in session.exec(select(Commitment)).all()}
+        assert committed - {n.id for n in neighbours} == {_facilitator_id(session)}
+        assert not session.exec(select(ChannelIdentity).where(
+            ChannelIdentity.address.startswith("demo-gestures-"))).all()
+
+
+def _facilitator_id(session: Session) -> int | None:
+    return session.exec(select(ChannelIdentity).where(
+        ChannelIdentity.address == "demo-facilitator")).one().contact_id

@@ -7,7 +7,14 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.flows.base import ChannelView, CommunityView, FlowState, HouseholdView, StoredFacts
+from bot.flows.base import (
+    ChannelView,
+    CommunityView,
+    FlowState,
+    HouseholdView,
+    InvitationView,
+    StoredFacts,
+)
 from core.gesture_chat import (
     CommitmentView,
     GestureView,
@@ -29,6 +36,8 @@ class MemoryDirectory:
         default_factory=lambda: {"MAISON01": HouseholdView(11, "H01")})
     facts: dict[int, StoredFacts] = field(default_factory=dict)
     questionnaires: dict[int, Definition] = field(default_factory=dict)
+    # Contact id → the workshops they may answer.
+    invited: dict[int, tuple[InvitationView, ...]] = field(default_factory=dict)
     # A resident's commitments, and the offer's alert per questionnaire response.
     commitments: dict[int, tuple[CommitmentView, ...]] = field(default_factory=dict)
     offer_alerts: dict[int, int] = field(default_factory=dict)
@@ -74,6 +83,9 @@ class MemoryDirectory:
     def alert_plan_problem(self, community_id: int, starts_at: datetime, duration_minutes: int,
                            cluster: str | None) -> str | None:
         return "overlap" if starts_at.hour == 13 else None
+
+    def invitations(self, contact_id: int, locale: str) -> tuple[InvitationView, ...]:
+        return self.invited.get(contact_id, ())
 
     def gesture_catalogue(self) -> tuple[GestureView, ...]:
         if self.database is not None:
