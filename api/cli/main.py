@@ -94,7 +94,7 @@ def demo(
 ) -> None:
     """Seed a demo community (no credentials needed), then chat with the bot."""
     from core.clock import utc_now
-    from core.demo import DEMO_SLUG, seed_demo
+    from core.demo import DEMO_SLUG, seed_demo, seed_demo_gestures
     from core.gestures import load_gestures
     from core.questionnaires.content import load_content
     from meters.demo import seed_demo_energy, seed_demo_story
@@ -109,6 +109,7 @@ def demo(
         load_content(session, now)
         load_gestures(session, now)
         story = seed_demo_story(session, community.id, now)
+        seed_demo_gestures(session, community, now)
         typer.echo(f"Demo community '{community.name}': join code {community.join_code}, "
                    "household codes MAISON01 … MAISON12.")
         for line in _story_lines(session, story):
