@@ -15,6 +15,7 @@ import core.metering
 import core.models
 import core.questionnaires.storage
 import core.results
+import core.staff
 import core.tokens
 import core.workshop_tables  # noqa: F401
 from core.db import make_engine

@@ -22,6 +22,7 @@ from bot.flows import (
     plan_alert,
     questionnaire,
     share_kit,
+    staff,
     survey_admin,
     workshop,
 )
@@ -32,6 +33,7 @@ FLOWS: tuple[Flow[Any], ...] = (
     share_kit.SHARE_KIT,
     survey_admin.SEND_SURVEY,
     survey_admin.SURVEY_RESULTS,
+    staff.INVITE_FACILITATOR,
     consumption.CONSUMPTION,
     gestures.MY_GESTURES,
     workshop.WORKSHOP,
@@ -43,6 +45,7 @@ FLOWS: tuple[Flow[Any], ...] = (
     enrolment.ENROLMENT,
     alert.ALERT,
     questionnaire.QUESTIONNAIRE,
+    staff.STAFF_INVITE,
 )
 
 _BY_NAME: dict[str, Flow[Any]] = {flow.name: flow for flow in FLOWS}
