@@ -16,7 +16,17 @@ from api.errors import VALIDATION_SHAPE, install_error_handlers
 from api.health import ProcessHealth, reader_engine
 from api.limits import BodyLimitMiddleware, body_limit_for
 from api.roles import ServeRole
-from api.routes import alerts, health, households, impact, media, meters, questionnaires, webhooks
+from api.routes import (
+    alerts,
+    broadcasts,
+    health,
+    households,
+    impact,
+    media,
+    meters,
+    questionnaires,
+    webhooks,
+)
 from bot.channels.telegram_link import PollLock, TelegramLink
 from core.clock import Clock, utc_now
 from core.config import Settings
@@ -81,4 +91,5 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
     app.include_router(meters.router)
     app.include_router(impact.router)
     app.include_router(questionnaires.router)
+    app.include_router(broadcasts.router)
     return app

@@ -6,14 +6,17 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import core.alerts
+import core.broadcasts
 import core.campaigns
 import core.gestures
 import core.groups
 import core.media
 import core.metering
 import core.models
+import core.progress
 import core.questionnaires.storage
-import core.results  # noqa: F401
+import core.results
+import core.topics  # noqa: F401
 from core.db import make_engine
 
 target_metadata = SQLModel.metadata
