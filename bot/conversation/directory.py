@@ -6,15 +6,26 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.flows.base import ChannelView, CommunityView, HouseholdView, StoredFacts
+from bot.flows.base import (
+    AudienceView,
+    ChannelReach,
+    ChannelView,
+    CommunityView,
+    HouseholdView,
+    StoredFacts,
+)
+from bot.outbound.estimate import estimate, send_rates
 from core.alerts import AlertPlanError, audience_for, check_plan, cluster_id_by_name
+from core.broadcasts import audience
 from core.clock import utc_now
 from core.communities import community_by_join_code, household_by_code
+from core.config import Settings, get_settings
 from core.contacts import messages_sent_to
 from core.metering import Meter
 from core.models import ChannelIdentity, Cluster, Community, Contact, Household
 from core.questionnaires.definition import Definition
 from core.questionnaires.storage import SqlQuestionnaires, list_questionnaires
+from core.topics import Topic, muted_topics
 
 
 def community_view(community: Community) -> CommunityView:
@@ -24,9 +35,11 @@ def community_view(community: Community) -> CommunityView:
 
 
 class SqlDirectory:
-    def __init__(self, session: Session, now: datetime | None = None) -> None:
+    def __init__(self, session: Session, now: datetime | None = None,
+                 settings: Settings | None = None) -> None:
         self.session = session
         self.now = now or utc_now()
+        self.settings = settings
         self._questionnaires = SqlQuestionnaires(session)
 
     def community_by_join_code(self, code: str) -> CommunityView | None:
@@ -101,3 +114,18 @@ class SqlDirectory:
         except AlertPlanError as exc:
             return exc.code
         return None
+
+    def fanout_audience(self, community_id: int, cluster: str | None, topic: str
+                        ) -> AudienceView:
+        people = audience(self.session, community_id, cluster, None, Topic(topic))
+        per_channel: dict[str, int] = {}
+        for _, identity in people:
+            per_channel[identity.channel] = per_channel.get(identity.channel, 0) + 1
+        rates = send_rates(self.settings or get_settings())
+        return AudienceView(
+            locales=tuple(sorted({contact.locale for contact, _ in people})),
+            reach=tuple(ChannelReach(item.channel, item.people, item.seconds)
+                        for item in estimate(per_channel, rates)))
+
+    def muted_topics(self, contact_id: int) -> frozenset[str]:
+        return frozenset(topic.value for topic in muted_topics(self.session, contact_id))

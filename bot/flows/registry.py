@@ -20,18 +20,22 @@ from bot.flows import (
     my_data,
     plan_alert,
     questionnaire,
+    send_news,
     share_kit,
     survey_admin,
+    topics,
 )
 from bot.flows.base import Flow, FlowData, FlowState, Who
 
 FLOWS: tuple[Flow[Any], ...] = (
     plan_alert.PLAN_ALERT,
     share_kit.SHARE_KIT,
+    send_news.SEND_NEWS,
     survey_admin.SEND_SURVEY,
     survey_admin.SURVEY_RESULTS,
     consumption.CONSUMPTION,
     my_data.MY_DATA,
+    topics.TOPICS,
     language.LANGUAGE,
     forget_me.FORGET_ME,
     help.HELP,

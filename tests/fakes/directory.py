@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.flows.base import ChannelView, CommunityView, HouseholdView, StoredFacts
+from bot.flows.base import (
+    AudienceView,
+    ChannelReach,
+    ChannelView,
+    CommunityView,
+    HouseholdView,
+    StoredFacts,
+)
 from core.questionnaires.definition import Definition
 
 DEMO = CommunityView(id=1, slug="demo", name="Les Voisins", timezone="Europe/Brussels",
@@ -19,6 +26,7 @@ class MemoryDirectory:
         default_factory=lambda: {"MAISON01": HouseholdView(11, "H01")})
     facts: dict[int, StoredFacts] = field(default_factory=dict)
     questionnaires: dict[int, Definition] = field(default_factory=dict)
+    muted: set[str] = field(default_factory=set)
 
     def community_by_join_code(self, code: str) -> CommunityView | None:
         return self.communities.get(code.upper())
@@ -57,3 +65,14 @@ class MemoryDirectory:
     def alert_plan_problem(self, community_id: int, starts_at: datetime, duration_minutes: int,
                            cluster: str | None) -> str | None:
         return "overlap" if starts_at.hour == 13 else None
+
+    def fanout_audience(self, community_id: int, cluster: str | None, topic: str
+                        ) -> AudienceView:
+        if cluster is not None:
+            return AudienceView(("fr",), (ChannelReach("sms", 6, 6.0),))
+        # The example: 240 on Telegram at 30/s, 72 by SMS at 0.6/s.
+        return AudienceView(("ar", "fr", "nl"), (ChannelReach("telegram", 240, 8.0),
+                                                 ChannelReach("sms", 72, 120.0)))
+
+    def muted_topics(self, contact_id: int) -> frozenset[str]:
+        return frozenset(self.muted)
