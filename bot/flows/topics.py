@@ -34,23 +34,21 @@ class TopicsState(FlowData):
 
 def _label(t: Translator, topic: Topic, muted: bool) -> str:
     if topic is Topic.WORKSHOPS:
-        return t.gettext("Workshop invitations: off") if muted \
-            else t.gettext("Workshop invitations: on")
+        return t.gettext("Workshops: off") if muted else t.gettext("Workshops: on")
     return t.gettext("News: off") if muted else t.gettext("News: on")
 
 
 def _choices(who: Who, state: TopicsState) -> tuple[Choice, ...]:
     return (*(Choice(topic.value, _label(who.t, topic, topic in state.muted))
               for topic in Topic),
-            Choice(DONE, who.t.gettext("Back to the menu")))
+            Choice(DONE, who.t.gettext("Back")))
 
 
 def _changed(t: Translator, topic: Topic, muted: bool) -> str:
     if topic is Topic.WORKSHOPS:
         return t.gettext("Done: no more workshop invitations.") if muted \
-            else t.gettext("Done: you will get workshop invitations again.")
-    return t.gettext("Done: no more news.") if muted \
-        else t.gettext("Done: you will get news again.")
+            else t.gettext("Done: workshop invitations again.")
+    return t.gettext("Done: no more news.") if muted else t.gettext("Done: news again.")
 
 
 class Topics(BaseFlow[TopicsState]):
@@ -66,10 +64,9 @@ class Topics(BaseFlow[TopicsState]):
 
     def reprompt(self, who: Who, state: TopicsState, directory: Directory,
                  intro: str | None = None) -> FlowResult:
-        text = who.t.gettext("Choose a topic to turn it on or off. Alerts always come; "
-                             "send STOP to stop everything.")
-        if intro:
-            text = f"{intro}\n{text}"
+        # After a change, a short question: the choices show where each topic stands.
+        text = f"{intro}\n{who.t.gettext('Anything else?')}" if intro else who.t.gettext(
+            "Turn a topic on or off. Alerts always come; STOP stops everything.")
         return FlowResult(replies=(say(who, text, *_choices(who, state)),),
                           state=self.keep(state))
 

@@ -53,7 +53,8 @@ def test_join_language_consent_household_welcome(locale: str, channel: str) -> N
         assert chat.choice_keys == []
     else:
         assert t.gettext("What would you like to do?") in chat.text
-        assert chat.choice_keys == ["consumption", "my_data", "language", "forget_me", "help"]
+        assert chat.choice_keys == ["consumption", "my_data", "topics", "language", "forget_me",
+                                    "help"]
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)

@@ -75,10 +75,11 @@ def test_a_number_after_a_chart_means_what_the_resident_was_shown(locale: str,
         # Only the hint was shown: "3" brings the menu, nothing is acted on.
         assert chat.state.flow == "menu" and chat.effects[-1].__class__.__name__ == "SendChart"
         assert chat.text == translator(locale).gettext("What would you like to do?")
-        assert chat.choice_keys == ["consumption", "my_data", "language", "forget_me", "help"]
+        assert chat.choice_keys == ["consumption", "my_data", "topics", "language", "forget_me",
+                                    "help"]
         chat.says("3", at=NOW)
-    # "3" read against the menu on screen: Change language.
-    assert chat.state.flow == "language" and chat.choice_keys == LANGUAGE_KEYS
+    # "3" read against the menu on screen: Topics.
+    assert chat.state.flow == "topics" and chat.choice_keys == ["workshops", "news", "done"]
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
@@ -92,7 +93,7 @@ def test_after_survey_results_the_menu_or_the_hint_comes_last(locale: str,
         assert row.id is not None
         chat.directory.questionnaires[row.id] = definition_of(row)
     chat.says("menu", at=NOW)
-    chat.says("4", at=NOW)  # Survey results
+    chat.says("5", at=NOW)  # Survey results
     assert chat.state.flow == "survey_results"
     chat.says("1", at=NOW)
     assert len(chat.last) >= 2  # the results, then the way on
@@ -176,6 +177,7 @@ def test_on_sms_a_number_after_the_hint_brings_the_menu(locale: str) -> None:
     assert chat.text.endswith(menu_hint(chat.who))
     chat.says("4")
     assert chat.state.flow == "menu" and not chat.effects[1:]
-    assert chat.choice_keys == ["consumption", "my_data", "language", "forget_me", "help"]
-    chat.says("4")
+    assert chat.choice_keys == ["consumption", "my_data", "topics", "language", "forget_me",
+                                "help"]
+    chat.says("5")
     assert chat.state.flow == "forget_me"
