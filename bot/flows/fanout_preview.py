@@ -8,6 +8,7 @@ import math
 
 from bot.flows.base import AudienceView, ChannelReach
 from bot.i18n import Translator
+from bot.i18n.formatting import format_items
 
 
 def about(t: Translator, seconds: float) -> str:
@@ -37,4 +38,5 @@ def reach_line(t: Translator, audience: AudienceView) -> str:
     people = t.ngettext("{count} person", "{count} people", audience.people)
     if not audience.reach:
         return people + "."
-    return people + ": " + ", ".join(_channel_part(t, item) for item in audience.reach) + "."
+    return t.gettext("{people}: {channels}.", people=people, channels=format_items(
+        (_channel_part(t, item) for item in audience.reach), t.locale))
