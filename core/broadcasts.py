@@ -31,6 +31,7 @@ from core.models import (
     SubjectKind,
 )
 from core.outbox import Subject
+from core.progress import delivery_counts
 from core.topics import Topic, without_muted
 
 STAGE = "news"
@@ -205,3 +206,23 @@ def audience(session: Session, community_id: int, cluster: str | None,
     if locales:
         people = [(c, i) for c, i in people if c.locale in locales]
     return without_muted(session, community_id, topic, people)
+
+
+def broadcast_summary(session: Session, broadcast: Broadcast) -> dict[str, Any]:
+    """The broadcast and its delivery counts, in all and per channel (counts only)."""
+    assert broadcast.id is not None
+
+    def iso(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    return {
+        "id": broadcast.id, "community_id": broadcast.community_id,
+        "status": broadcast.status, "text": dict(broadcast.texts),
+        "source_locale": broadcast.source_locale, "audience": dict(broadcast.audience),
+        "created_at": iso(broadcast.created_at), "due_at": iso(broadcast.due_at),
+        "queued_at": iso(broadcast.queued_at), "finished_at": iso(broadcast.finished_at),
+        "cancelled_at": iso(broadcast.cancelled_at), "recipients": broadcast.recipients,
+        "attempts": broadcast.attempts, "last_error": broadcast.last_error,
+        "delivery": delivery_counts(session, SubjectKind.BROADCAST, broadcast.id,
+                                    (STAGE,)).as_dict(),
+    }

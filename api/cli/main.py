@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from api.cli.alerts import alert_app
+from api.cli.broadcasts import broadcast_app
 from api.cli.meters import app as meters_app
 from api.roles import ServeRole
 from core.config import get_settings
@@ -18,6 +19,7 @@ app = typer.Typer(help="Voisins: a chat-first bot for energy communities.", no_a
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(alert_app, name="alert")
+app.add_typer(broadcast_app, name="broadcast")
 app.add_typer(meters_app, name="meters")
 
 

@@ -8,7 +8,7 @@ columns), stopped with ``/cancel`` (rows not sent yet end ``cancelled``).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -21,13 +21,12 @@ from core.broadcasts import (
     MAX_TEXT,
     Broadcast,
     BroadcastError,
+    broadcast_summary,
     cancel_broadcast,
     create_broadcast,
     send_broadcast,
 )
 from core.config import SUPPORTED_LOCALES
-from core.models import SubjectKind
-from core.progress import delivery_counts
 
 router = admin_router("broadcasts")
 
@@ -87,25 +86,6 @@ class BroadcastView(BaseModel):
 
 class CancelledBroadcast(BroadcastView):
     held_back: int = Field(description="messages still waiting that will not be sent")
-
-
-def broadcast_summary(session: Session, broadcast: Broadcast) -> dict[str, Any]:
-    assert broadcast.id is not None
-
-    def iso(moment: Any) -> str | None:
-        return moment.isoformat() if moment else None
-
-    return {
-        "id": broadcast.id, "community_id": broadcast.community_id,
-        "status": broadcast.status, "text": dict(broadcast.texts),
-        "source_locale": broadcast.source_locale, "audience": dict(broadcast.audience),
-        "created_at": iso(broadcast.created_at), "due_at": iso(broadcast.due_at),
-        "queued_at": iso(broadcast.queued_at), "finished_at": iso(broadcast.finished_at),
-        "cancelled_at": iso(broadcast.cancelled_at), "recipients": broadcast.recipients,
-        "attempts": broadcast.attempts, "last_error": broadcast.last_error,
-        "delivery": delivery_counts(session, SubjectKind.BROADCAST, broadcast.id,
-                                    ("news",)).as_dict(),
-    }
 
 
 def _broadcast_or_404(session: Session, broadcast_id: int) -> Broadcast:
