@@ -19,6 +19,8 @@ from api.roles import ServeRole
 from api.routes import (
     alerts,
     broadcasts,
+    communities,
+    gestures,
     health,
     households,
     impact,
@@ -86,10 +88,12 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
         return app
     app.include_router(webhooks.router)
     app.include_router(media.router)
+    app.include_router(communities.router)
     app.include_router(alerts.router)
     app.include_router(households.router)
     app.include_router(meters.router)
     app.include_router(impact.router)
     app.include_router(questionnaires.router)
     app.include_router(broadcasts.router)
+    app.include_router(gestures.router)
     return app

@@ -28,6 +28,7 @@ from api.health import ProcessHealth
 from api.logs import log_config
 from api.roles import ServeRole
 from bot.channels.senders import build_senders, channel_limits
+from bot.channels.sms_segments import sms_parts
 from bot.flows.alert import AlertMessages, post_alert_respondents
 from bot.flows.meter_digest import MeterDigestMessages
 from bot.flows.results import AlertResultMessages
@@ -84,7 +85,7 @@ def start_scheduler(engine: Engine, settings: Settings,
                     health: ProcessHealth | None = None) -> BackgroundScheduler:
     """The clock of the process: every tick runs the due alert steps, then the collective
     results whose data is in, then closes expired surveys; once a day, the meter digest."""
-    results = AlertResultMessages()
+    results = AlertResultMessages(sms_fits=lambda text: len(sms_parts(text)) == 1)
 
     def expire_surveys() -> None:
         with session_scope(engine) as session:

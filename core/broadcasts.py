@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, update
 from sqlmodel import Field, Session, SQLModel, col
 
-from core.alerts import audience_for, cluster_id_by_name
+from core.audience import AudienceSpec, resolve_audience
 from core.config import SUPPORTED_LOCALES
 from core.models import (
     ChannelIdentity,
@@ -32,7 +32,7 @@ from core.models import (
 )
 from core.outbox import Subject
 from core.progress import delivery_counts
-from core.topics import Topic, without_muted
+from core.topics import Topic
 
 STAGE = "news"
 # What a resident may be sent: long enough for a few sentences, short enough for a few SMS.
@@ -71,7 +71,7 @@ class Broadcast(SQLModel, table=True):
     # {"fr": "...", "nl": "..."}; a reader whose language is missing gets ``source_locale``'s.
     texts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     source_locale: str = "fr"
-    # {"cluster": name or None, "locales": [..] or None}
+    # An ``AudienceSpec`` as JSON: {"cluster"?, "languages"?, "came_to"?}; {} for everyone.
     audience: dict[str, Any] = Field(default_factory=dict,
                                      sa_column=Column(JSON, nullable=False))
     status: str = Field(default=BroadcastStatus.DRAFT.value, index=True)
@@ -119,30 +119,18 @@ def check_texts(texts: dict[str, str], source_locale: str | None) -> str:
     return source
 
 
-def check_audience(session: Session, community: Community, cluster: str | None,
-                   locales: list[str] | None) -> dict[str, Any]:
-    assert community.id is not None
-    if cluster and cluster_id_by_name(session, community.id, cluster) is None:
-        raise BroadcastError(f"unknown cluster {cluster!r}")
-    for locale in locales or ():
-        if locale not in SUPPORTED_LOCALES:
-            raise BroadcastError(f"unknown language {locale!r}: one of "
-                                 f"{', '.join(SUPPORTED_LOCALES)}")
-    return {"cluster": cluster or None,
-            "locales": sorted(set(locales)) if locales else None}
-
-
 def create_broadcast(session: Session, community: Community, texts: dict[str, str],
                      now: datetime, *, source_locale: str | None = None,
-                     cluster: str | None = None, locales: list[str] | None = None,
+                     audience: AudienceSpec | None = None,
                      created_by: int | None = None) -> Broadcast:
-    """A draft; raises ``BroadcastError``."""
+    """A draft; raises ``BroadcastError`` (or ``AudienceError`` for a bad audience)."""
     assert community.id is not None
     texts = {locale: text.strip() for locale, text in texts.items()}
     source = check_texts(texts, source_locale)
-    audience = check_audience(session, community, cluster, locales)
+    spec = audience or AudienceSpec()
+    spec.check(session, community.id)
     broadcast = Broadcast(community_id=community.id, created_by=created_by, texts=texts,
-                          source_locale=source, audience=audience, created_at=now,
+                          source_locale=source, audience=spec.to_json(), created_at=now,
                           status=BroadcastStatus.DRAFT.value)
     session.add(broadcast)
     session.flush()
@@ -190,22 +178,11 @@ def cancel_broadcast(session: Session, broadcast: Broadcast, now: datetime) -> i
 
 def broadcast_audience(session: Session, broadcast: Broadcast
                        ) -> list[tuple[Contact, ChannelIdentity]]:
-    """Consented, reachable, not stopped residents of the community (or cluster), of the
-    chosen languages, less those who muted news."""
-    return audience(session, broadcast.community_id, broadcast.audience.get("cluster"),
-                    broadcast.audience.get("locales"))
-
-
-def audience(session: Session, community_id: int, cluster: str | None,
-             locales: list[str] | None, topic: Topic = Topic.NEWS
-             ) -> list[tuple[Contact, ChannelIdentity]]:
-    cluster_id = cluster_id_by_name(session, community_id, cluster) if cluster else None
-    if cluster and cluster_id is None:
-        return []
-    people = audience_for(session, community_id, cluster_id)
-    if locales:
-        people = [(c, i) for c, i in people if c.locale in locales]
-    return without_muted(session, community_id, topic, people)
+    """Consented, reachable, not stopped residents the audience covers, less those who
+    muted news (``core.audience``)."""
+    return resolve_audience(session, broadcast.community_id,
+                            AudienceSpec.from_json(broadcast.audience),
+                            topic=Topic.NEWS.value).members
 
 
 def broadcast_summary(session: Session, broadcast: Broadcast) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -635,11 +635,15 @@ def appliance_ratings(session: Session, contact_id: int) -> dict[str, Rating]:
 HouseholdKey = tuple[str, int]
 
 
-def _household(contact: Contact) -> HouseholdKey:
+def household_key(contact: Contact) -> HouseholdKey:
+    """What counts as one household: its home, or the resident alone when not linked."""
     if contact.household_id is not None:
         return ("household", contact.household_id)
     assert contact.id is not None
     return ("contact", contact.id)
+
+
+_household = household_key
 
 
 def _privacy_k(session: Session, community_id: int, k: int | None) -> int:
@@ -720,6 +724,15 @@ class CommitmentTally:
     households: int
     # The most chosen gestures among those with at least k households; may be empty.
     most_chosen: tuple[str, ...]
+    # Their texts per language (of their current version), for the result message.
+    texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def most_chosen_text(self, locale: str, fallback: str | None = None) -> str | None:
+        """The first most chosen gesture in the reader's language, if any is shown."""
+        for slug in self.most_chosen:
+            if self.texts.get(slug):
+                return localized(self.texts[slug], locale, fallback)
+        return None
 
 
 def commitment_tally(session: Session, community_id: int, now: datetime,
@@ -740,8 +753,13 @@ def commitment_tally(session: Session, community_id: int, now: datetime,
         return None
     shown = {slug: len(h) for slug, h in per_gesture.items() if len(h) >= k}
     top = max(shown.values(), default=0)
-    return CommitmentTally(households=len(households),
-                           most_chosen=tuple(sorted(s for s, n in shown.items() if n == top)))
+    most_chosen = tuple(sorted(s for s, n in shown.items() if n == top))
+    texts = {}
+    for slug in most_chosen:
+        current = latest_gesture(session, slug, active_only=False)
+        if current is not None:
+            texts[slug] = dict(current.text)
+    return CommitmentTally(households=len(households), most_chosen=most_chosen, texts=texts)
 
 
 def households_with_alert_gesture(session: Session, community_id: int, at: datetime

@@ -16,7 +16,8 @@ import core.models
 import core.progress
 import core.questionnaires.storage
 import core.results
-import core.topics  # noqa: F401
+import core.topics
+import core.workshop_tables  # noqa: F401
 from core.db import make_engine
 
 target_metadata = SQLModel.metadata

@@ -10,7 +10,9 @@ deadline (48 h after the end by default) it goes with what there is, which may h
 ``alert:{id}:result:{contact}``, subject the alert, stage "result"): a second scheduler, or
 a replay, sends nothing twice.
 
-Only the community aggregate reaches the renderer: never a neighbour's figures.
+Only the community aggregate reaches the renderer: never a neighbour's figures. With it, from
+``privacy_k`` households with an active gesture, how many have one and the most chosen
+(``core.gestures.commitment_tally``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from core import outbox
 from core.alerts import Alert, AlertStatus, audience, dedupe_key, subject
 from core.clock import Clock, as_utc, utc_now
 from core.db import session_scope
+from core.gestures import CommitmentTally, commitment_tally
 from core.models import Community, Contact, Priority
 from core.outbox import Subject
 from core.quiet_hours import in_quiet_hours
@@ -49,10 +52,11 @@ class ResultRenderer(Protocol):
     """Writes the result for one reader (implemented in ``bot/flows/results.py``)."""
 
     def render(self, alert: Alert, community: Community, contact: Contact,
-               impact: CommunityImpact) -> dict[str, Any]: ...
+               impact: CommunityImpact, tally: CommitmentTally | None = None,
+               channel: str | None = None) -> dict[str, Any]: ...
 
-    def render_for_group(self, alert: Alert, community: Community, impact: CommunityImpact
-                         ) -> dict[str, Any]: ...
+    def render_for_group(self, alert: Alert, community: Community, impact: CommunityImpact,
+                         tally: CommitmentTally | None = None) -> dict[str, Any]: ...
 
 
 class GroupPoster(Protocol):
@@ -140,17 +144,21 @@ def _decide(session: Session, alert_id: int, renderer: ResultRenderer, now: date
         report.postponed.append(alert_id)
         return
     impact = impact_of(session, alert, "same_slots").community
+    # "N households have chosen a gesture": the community's, and only from k households.
+    tally = commitment_tally(session, community.id, now) if community.id is not None else None
     recipients = audience(session, alert)
     for contact, identity in recipients:
         assert contact.id is not None
-        payload = renderer.render(alert, community, contact, impact)
+        payload = renderer.render(alert, community, contact, impact, tally=tally,
+                                  channel=identity.channel)
         outbox.enqueue(session, dedupe_key=dedupe_key(alert_id, RESULT_STAGE, contact.id),
                        identity=identity, kind=RESULT_KIND, payload=payload, now=now,
                        subject=subject(alert_id, RESULT_STAGE), priority=Priority.BULK)
     if post_to_groups is not None and alert.cluster_id is None and community.id is not None:
         post_to_groups(session, community.id, dedupe_key=f"alert:{alert_id}:{RESULT_STAGE}",
                        kind=RESULT_KIND, payload=renderer.render_for_group(alert, community,
-                                                                           impact), now=now,
+                                                                           impact, tally),
+                       now=now,
                        subject=subject(alert_id, RESULT_STAGE), priority=Priority.BULK)
     _record(session, alert_id, ResultStatus.SENT, reason, now, impact, len(recipients))
     report.sent.append((alert_id, len(recipients)))

@@ -10,6 +10,7 @@ import typer
 from sqlmodel import Session
 
 from api.cli.progress import progress_lines
+from core.audience import AudienceError, AudienceSpec
 from core.broadcasts import (
     Broadcast,
     BroadcastError,
@@ -70,10 +71,11 @@ def create(
             raise _fail(f"no community with slug {community!r}")
         try:
             broadcast = create_broadcast(session, found, _texts(text), utc_now(),
-                                         cluster=cluster, locales=locale or None)
+                                         audience=AudienceSpec(cluster=cluster,
+                                                               languages=tuple(locale or ())))
             if send:
                 send_broadcast(session, broadcast, utc_now())
-        except BroadcastError as exc:
+        except (BroadcastError, AudienceError) as exc:
             raise _fail(str(exc)) from None
         typer.echo(json.dumps(broadcast_summary(session, broadcast), indent=2,
                               ensure_ascii=False))

@@ -1,4 +1,5 @@
-"""The `voisins` command: database, chat, demo, serve, and the alert and meters sub-commands."""
+"""The `voisins` command: database, chat, demo, serve, and the alert, meters, community and
+households sub-commands."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import typer
 
 from api.cli.alerts import alert_app
 from api.cli.broadcasts import broadcast_app
+from api.cli.communities import community_app, households_app
 from api.cli.meters import app as meters_app
 from api.roles import ServeRole
 from core.config import get_settings
@@ -21,6 +23,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(alert_app, name="alert")
 app.add_typer(broadcast_app, name="broadcast")
 app.add_typer(meters_app, name="meters")
+app.add_typer(community_app, name="community")
+app.add_typer(households_app, name="households")
 
 
 @db_app.command("upgrade")

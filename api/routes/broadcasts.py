@@ -15,8 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlmodel import Session
 
 from api.auth import admin_router
-from api.deps import ClockDep, IdPath, SessionDep, community_or_404
+from api.deps import MAX_ID, ClockDep, IdPath, SessionDep, community_or_404
 from api.errors import error_responses
+from core.audience import AudienceError, AudienceSpec
 from core.broadcasts import (
     MAX_TEXT,
     Broadcast,
@@ -35,13 +36,16 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
 
 
 class BroadcastAudience(BaseModel):
-    """Everyone reachable in the community by default; residents who muted news never."""
+    """Who it goes to; left out: the whole community. Criteria add up. Residents who muted
+    news never get it."""
 
     model_config = ConfigDict(extra="forbid")
-    cluster: str | None = Field(default=None, max_length=200,
-                                description="one cluster (group of homes), by name")
-    locales: list[Locale] | None = Field(default=None, max_length=len(SUPPORTED_LOCALES),
-                                         description="only residents reading these languages")
+    cluster: str | None = Field(default=None, max_length=200, description="a cluster's name")
+    languages: list[Locale] = Field(default_factory=list, max_length=len(SUPPORTED_LOCALES),
+                                    description="only residents reading one of these")
+    came_to: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        default_factory=list, max_length=50,
+        description="only those who came to one of these workshops (ids)")
 
 
 class BroadcastRequest(BaseModel):
@@ -102,11 +106,11 @@ def create(slug: str, request: BroadcastRequest, session: SessionDep, clock: Clo
     """A draft: nothing goes until ``/send``."""
     community = community_or_404(session, slug)
     try:
-        broadcast = create_broadcast(session, community, dict(request.text), clock(),
-                                     source_locale=request.source_locale,
-                                     cluster=request.audience.cluster,
-                                     locales=request.audience.locales)
-    except BroadcastError as exc:
+        broadcast = create_broadcast(
+            session, community, dict(request.text), clock(),
+            source_locale=request.source_locale,
+            audience=AudienceSpec.from_json(request.audience.model_dump(exclude_defaults=True)))
+    except (BroadcastError, AudienceError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return BroadcastView.model_validate(broadcast_summary(session, broadcast))
 

@@ -16,7 +16,7 @@ from bot.flows.base import (
 )
 from bot.outbound.estimate import estimate, send_rates
 from core.alerts import AlertPlanError, audience_for, check_plan, cluster_id_by_name
-from core.broadcasts import audience
+from core.audience import AudienceError, AudienceSpec, resolve_audience
 from core.clock import utc_now
 from core.communities import community_by_join_code, household_by_code
 from core.config import Settings, get_settings
@@ -117,11 +117,13 @@ class SqlDirectory:
 
     def fanout_audience(self, community_id: int, cluster: str | None, topic: str
                         ) -> AudienceView:
-        people = audience(self.session, community_id, cluster, None, Topic(topic))
-        per_channel: dict[str, int] = {}
-        for _, identity in people:
-            per_channel[identity.channel] = per_channel.get(identity.channel, 0) + 1
+        try:
+            people = resolve_audience(self.session, community_id,
+                                      AudienceSpec(cluster=cluster), topic=Topic(topic).value)
+        except AudienceError:
+            return AudienceView((), ())
         rates = send_rates(self.settings or get_settings())
+        per_channel = people.channel_counts()
         return AudienceView(
             locales=tuple(sorted({contact.locale for contact, _ in people})),
             reach=tuple(ChannelReach(item.channel, item.people, item.seconds)

@@ -40,6 +40,7 @@ from bot.rendering.share_kit import kit_locales, share_kits
 from bot.rendering.survey_results import apply_campaign_effect, survey_results_replies
 from core import alerts, broadcasts, contacts, conversations, outbox
 from core.alerts import Alert, AlertIntent, AlertKind, AlertPlanError
+from core.audience import AudienceError, AudienceSpec
 from core.clock import Clock, utc_now
 from core.config import Settings, get_settings
 from core.db import session_scope
@@ -225,9 +226,9 @@ def _send_broadcast(session: Session, contact: Contact, effect: SendBroadcast,
         with session.begin_nested():
             news = broadcasts.create_broadcast(
                 session, community, {effect.locale: effect.text}, now,
-                cluster=effect.cluster, created_by=contact.id)
+                audience=AudienceSpec(cluster=effect.cluster), created_by=contact.id)
             broadcasts.send_broadcast(session, news, now)
-    except broadcasts.BroadcastError:
+    except (broadcasts.BroadcastError, AudienceError):
         # The flow checked it; a group of homes renamed meanwhile, say.
         text = translator(contact.locale).gettext(
             "Sorry, this news could not be sent. Nothing was sent; please try again.")

@@ -9,6 +9,7 @@ not that precise, and "0.0 kWh less" would read as a joke.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from bot.flows.alert import drill_label
 from bot.i18n import Translator, choose_locale, translator
 from bot.i18n.formatting import format_kwh, format_local_datetime, format_percentage
 from core.alerts import Alert
+from core.gestures import CommitmentTally
 from core.models import Community, Contact, Role
 from meters.analysis.impact import (
     REASON_FEW_REFERENCE_DAYS,
@@ -81,21 +83,77 @@ def alert_result_text(t: Translator, alert: Alert, impact: CommunityImpact) -> s
     return drill_label(t, text) if alert.drill else text
 
 
+def _lower_first(text: str) -> str:
+    """"Start the dishwasher…" inside a sentence; "TV…" stays as it is."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def gesture_tally_lines(t: Translator, tally: CommitmentTally, fallback: str | None = None
+                        ) -> list[str]:
+    """"N households have chosen a gesture; the most chosen: …", then the same without the
+    gesture, for when the first does not fit in an SMS (only ever from k households: the
+    tally is None below)."""
+    count = tally.households
+    short = t.ngettext("{count} household has chosen a gesture.",
+                       "{count} households have chosen a gesture.", count)
+    gesture = tally.most_chosen_text(t.locale, fallback)
+    if not gesture:
+        return [short]
+    full = t.ngettext("{count} household has chosen a gesture; the most chosen: {gesture}.",
+                      "{count} households have chosen a gesture; the most chosen: {gesture}.",
+                      count, gesture=_lower_first(gesture.rstrip(".")))
+    return [full, short]
+
+
+def _fits_two_segments(text: str) -> bool:
+    # Without the SMS counter (bot.channels, out of the flows' reach): 134 UTF-16 units fit
+    # in two segments whatever the encoding. ``api/serve.py`` hands in the exact count.
+    return len(text.encode("utf-16-le")) // 2 <= 134
+
+
+SMS_CHANNELS = frozenset({"sms"})
+
+
 class AlertResultMessages:
-    """The scheduler's result renderer: one reader, in the reader's language."""
+    """The scheduler's result renderer: one reader, in the reader's language.
+
+    With ``tally`` (from k households with a gesture), the result says how many households
+    have chosen one: on SMS only as much of it as keeps the message within two segments
+    (``sms_fits``), nothing when even the short form would not fit.
+    """
+
+    def __init__(self, sms_fits: Callable[[str], bool] = _fits_two_segments) -> None:
+        self.sms_fits = sms_fits
 
     def render(self, alert: Alert, community: Community, contact: Contact,
-               impact: CommunityImpact) -> dict[str, Any]:
+               impact: CommunityImpact, tally: CommitmentTally | None = None,
+               channel: str | None = None) -> dict[str, Any]:
         locale = choose_locale(contact.locale, None, community.default_locale)
-        text = alert_result_text(translator(locale), alert, impact)
+        t = translator(locale)
+        text = self._with_tally(t, alert_result_text(t, alert, impact), tally,
+                                channel in SMS_CHANNELS, community.default_locale)
         return {"text": text, "locale": locale, "choices": []}
 
-    def render_for_group(self, alert: Alert, community: Community, impact: CommunityImpact
-                         ) -> dict[str, Any]:
+    def render_for_group(self, alert: Alert, community: Community, impact: CommunityImpact,
+                         tally: CommitmentTally | None = None) -> dict[str, Any]:
         """A group chat is read by many: the community's language."""
         locale = choose_locale(None, None, community.default_locale)
-        text = alert_result_text(translator(locale), alert, impact)
+        t = translator(locale)
+        text = self._with_tally(t, alert_result_text(t, alert, impact), tally, False,
+                                community.default_locale)
         return {"text": text, "locale": locale, "choices": []}
+
+    def _with_tally(self, t: Translator, text: str, tally: CommitmentTally | None, sms: bool,
+                    fallback: str) -> str:
+        if tally is None:
+            return text
+        for line in gesture_tally_lines(t, tally, fallback):
+            candidate = f"{text}\n{line}"
+            if not sms or self.sms_fits(candidate):
+                return candidate
+        return text
 
 
 def own_result_text(t: Translator, alert: Alert, community: Community,

@@ -100,7 +100,7 @@ def test_draft_send_fan_out_and_counts_per_channel(client: TestClient, engine: E
 
 def test_audience_by_cluster_and_language(client: TestClient, engine: Engine) -> None:
     created = client.post("/api/v1/communities/echappee/broadcasts", headers=AUTH, json={
-        "text": {"ar": "مرحبا"}, "audience": {"cluster": "B", "locales": ["ar"]}}).json()
+        "text": {"ar": "مرحبا"}, "audience": {"cluster": "B", "languages": ["ar"]}}).json()
     client.post(f"/api/v1/broadcasts/{created['id']}/send", headers=AUTH)
     run_due_broadcasts(engine, broadcast_message, clock=lambda: NOW)
     assert client.get(f"/api/v1/broadcasts/{created['id']}", headers=AUTH).json()[
@@ -124,7 +124,8 @@ def test_news_waits_for_the_end_of_quiet_hours(client: TestClient, engine: Engin
     ({"text": {"xx": "hi"}}, ["body", "text", "xx", "[key]"]),
     ({"text": {"fr": ""}}, ["body", "text", "fr"]),
     ({"text": {"fr": "a" * 601}}, ["body", "text", "fr"]),
-    ({"text": {"fr": "hi"}, "audience": {"locales": ["xx"]}}, ["body", "audience", "locales", 0]),
+    ({"text": {"fr": "hi"}, "audience": {"languages": ["xx"]}},
+     ["body", "audience", "languages", 0]),
     ({"text": {"fr": "hi"}, "audience": {"who": "all"}}, ["body", "audience", "who"]),
     ({"text": {"fr": "hi"}, "source_locale": "nl"}, []),
     ({"text": {"fr": "hi"}, "audience": {"cluster": "Z"}}, []),

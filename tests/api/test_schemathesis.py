@@ -30,6 +30,7 @@ from core.communities import community_by_slug
 from core.config import Settings
 from core.db import session_scope
 from core.demo import seed_demo
+from core.gestures import load_gestures
 from core.models import Household
 from meters.store import add_meter
 from tests.conftest import IN_CI
@@ -47,6 +48,7 @@ CHECKS: list[Callable[..., Any]] = [not_a_server_error, response_schema_conforma
 def _seed(engine: Engine) -> None:
     with session_scope(engine) as session:
         seed_demo(session, clock=lambda: NOW)
+        load_gestures(session, NOW)
         community = community_by_slug(session, "demo")
         assert community is not None
         plan_alert(session, community, starts_at=datetime(2026, 12, 3, 16, tzinfo=UTC),

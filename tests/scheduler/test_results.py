@@ -10,13 +10,15 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.flows.results import AlertResultMessages, community_result_text
+from bot.channels.sms_segments import sms_parts
+from bot.flows.results import AlertResultMessages, community_result_text, gesture_tally_lines
 from bot.i18n import translator
 from core.alerts import Alert as AlertRow
 from core.alerts import AlertKind, cancel_alert, plan_alert
 from core.communities import community_by_slug
 from core.db import session_scope
-from core.models import OutboxMessage
+from core.gestures import choose_gesture, commitment_tally, load_gestures
+from core.models import ChannelIdentity, Contact, OutboxMessage
 from core.results import AlertResult
 from meters.analysis.impact import CommunityImpact
 from scheduler.results import ResultsReport, send_due_results
@@ -221,3 +223,37 @@ def test_an_alert_long_past_its_deadline_is_not_announced_late(engine: Engine) -
     seed_energy(engine, households, DATA_FROM, REBOUND_END, alert=(START, END, 0.7))
     report = _run(engine, END + timedelta(days=10))
     assert report.skipped == [(alert_id, "too_late")] and not _rows(engine, alert_id)
+
+
+
+def test_the_result_adds_the_gesture_tally_from_k_households(engine: Engine) -> None:
+    households = _community(engine)  # six residents, six homes, k = 5
+    first = _plan(engine)
+    second = _plan(engine, START + timedelta(days=1))
+    seed_energy(engine, households, DATA_FROM, REBOUND_END + timedelta(days=1),
+                alert=(START, END, 0.7))
+    with session_scope(engine) as session:
+        load_gestures(session, NOW)
+        contact_ids = [c.id or 0 for c in session.exec(select(Contact).order_by(col(Contact.id)))]
+        for contact_id in contact_ids[:4]:  # k - 1 households
+            choose_gesture(session, contact_id, "washer_after_alert", NOW)
+    assert _run(engine, REBOUND_END + timedelta(minutes=10)).sent == [(first, 6)]
+    assert all("\n" not in row.payload["text"] for row in _rows(engine, first))
+    with session_scope(engine) as session:
+        choose_gesture(session, contact_ids[4], "washer_after_alert", NOW)
+        community = community_by_slug(session, "echappee")
+        assert community is not None and community.id is not None
+        tally = commitment_tally(session, community.id, NOW)
+        channels = {i.id: i.channel for i in session.exec(select(ChannelIdentity))}
+    assert tally is not None and tally.households == 5
+    # The SMS counter the serving process hands in (api/serve.py).
+    renderer = AlertResultMessages(sms_fits=lambda text: len(sms_parts(text)) == 1)
+    assert send_due_results(engine, renderer, clock=lambda: REBOUND_END + timedelta(
+        days=1, minutes=10)).sent == [(second, 6)]
+    for row in _rows(engine, second):
+        full, short = gesture_tally_lines(translator(row.payload["locale"]), tally)
+        if channels[row.identity_id] != "sms":
+            assert row.payload["text"].endswith("\n" + full)
+        elif row.payload["locale"] != "ar":
+            assert row.payload["text"].endswith((full, short))
+        # An Arabic SMS keeps the line only when it fits in two segments.

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from bot.channels.sms_segments import count_segments
-from bot.flows.results import AlertResultMessages, community_result_text, own_result_text
+from bot.channels.sms_segments import count_segments, sms_parts
+from bot.flows.results import (
+    AlertResultMessages,
+    community_result_text,
+    gesture_tally_lines,
+    own_result_text,
+)
 from bot.i18n import translator
 from core.alerts import Alert
 from core.config import SUPPORTED_LOCALES
+from core.gesture_content import load_catalogue
+from core.gestures import CommitmentTally
 from core.models import Community, Contact
 from meters.analysis.impact import CommunityImpact, HouseholdImpact
 
@@ -87,3 +96,59 @@ def test_own_results_exist_in_every_language(locale: str) -> None:
     for impact in (_mine(after_kwh=12.5), None):
         text = own_result_text(t, ALERT, COMMUNITY, impact)
         assert text and "{" not in text
+
+
+# -- "N households have chosen a gesture" ---------------------------------------------------
+
+def _exact_sms_fit(text: str) -> bool:
+    return len(sms_parts(text)) == 1
+
+
+def _tally(gesture: Any, households: int = 187) -> CommitmentTally:
+    return CommitmentTally(households=households, most_chosen=(gesture.slug,),
+                           texts={gesture.slug: dict(gesture.text)})
+
+
+GESTURES = [g for content in load_catalogue() for g in content.gestures]
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_the_gesture_tally_never_pushes_an_sms_past_two_segments(locale: str) -> None:
+    """Every result case, with every gesture as the most chosen: on SMS the tally comes whole,
+    short, or not at all, and the message stays within two segments; elsewhere it is whole."""
+    renderer = AlertResultMessages(sms_fits=_exact_sms_fit)
+    contact = Contact(id=3, community_id=1, locale=locale)
+    kept = Counter[str]()
+    for case, impact in CASES.items():
+        plain = community_result_text(translator(locale), impact)
+        for gesture in GESTURES:
+            lines = gesture_tally_lines(translator(locale), _tally(gesture))
+            sms = renderer.render(ALERT, COMMUNITY, contact, impact, _tally(gesture), "sms")
+            assert count_segments(sms_parts(sms["text"])[0]).segments <= 2
+            assert len(sms_parts(sms["text"])) == 1, (case, gesture.slug, sms["text"])
+            kept["full" if sms["text"].endswith(lines[0]) else
+                 "short" if sms["text"].endswith(lines[-1]) else "none"] += 1
+            if sms["text"] == plain:
+                assert not _exact_sms_fit(f"{plain}\n{lines[-1]}")
+            chat = renderer.render(ALERT, COMMUNITY, contact, impact, _tally(gesture),
+                                   "telegram")
+            assert chat["text"] == f"{plain}\n{lines[0]}"
+    if locale != "ar":  # GSM-7: two segments hold the count, and mostly the gesture too
+        assert kept["none"] == 0 and kept["full"] > kept["short"], kept
+
+
+def test_the_tally_reads_naturally_and_only_when_given() -> None:
+    t = translator("en")
+    washer = next(g for g in GESTURES if g.slug == "washer_after_alert")
+    (full, short) = gesture_tally_lines(t, _tally(washer, 12))
+    assert full == ("12 households have chosen a gesture; the most chosen: "
+                    f"{washer.text['en'][0].lower()}{washer.text['en'][1:].rstrip('.')}.")
+    assert short == "12 households have chosen a gesture."
+    assert gesture_tally_lines(t, CommitmentTally(12, ())) == [short]
+    renderer = AlertResultMessages()
+    contact = Contact(id=3, community_id=1, locale="en")
+    assert renderer.render(ALERT, COMMUNITY, contact, CASES["less"])["text"] == \
+        community_result_text(t, CASES["less"])
+    group = renderer.render_for_group(ALERT, COMMUNITY, CASES["less"], _tally(washer, 12))
+    assert group["locale"] == "fr" and group["text"].endswith(
+        gesture_tally_lines(translator("fr"), _tally(washer, 12))[0])

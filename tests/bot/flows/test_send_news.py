@@ -152,7 +152,7 @@ def test_over_the_terminal_a_resident_mutes_news_and_the_facilitators_news_skips
     with session_scope(engine) as session:
         community = seed_demo(session)
         assert community.id is not None
-        for index, reader in enumerate(SUPPORTED_LOCALES):
+        for reader in SUPPORTED_LOCALES:
             identity = touch_identity(session, "console", f"reader-{reader}", NOW)
             enrol_contact(session, identity, community.id, reader, "v1", NOW)
         facilitator = session.exec(select(Contact).where(
