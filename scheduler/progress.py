@@ -5,8 +5,8 @@ On Telegram one message is sent, then edited as the counts move (``editMessageTe
 row whose payload names the message to edit); elsewhere, where a message cannot be edited,
 one follow-up goes when nothing is waiting any more. What was shown is kept in
 ``ProgressReport``; each tick queues at most one message per fan-out, and only when its
-text changed. Fan-outs come from ``FanoutSource``s (broadcasts here; workshops plug in
-theirs), the wording from a ``ProgressRenderer`` handed in by the bot side.
+text changed. Fan-outs come from ``FanoutSource``s (broadcasts, workshop invitations), the
+wording from a ``ProgressRenderer`` handed in by the bot side.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from core.models import (
 )
 from core.outbox import Subject
 from core.progress import DeliveryCounts, ProgressReport, delivery_counts
+from core.workshop_tables import Workshop, WorkshopStage, WorkshopStatus
 
 log = logging.getLogger(__name__)
 PROGRESS_STAGE = "progress"
@@ -90,8 +91,32 @@ class BroadcastFanouts:
             session.add(broadcast)
 
 
+class WorkshopFanouts:
+    """Workshop invitations: reported until none of them is waiting."""
+
+    def active(self, session: Session) -> list[Fanout]:
+        reported = select(ProgressReport.subject_id).where(
+            ProgressReport.subject_kind == SubjectKind.WORKSHOP.value,
+            col(ProgressReport.finished).is_(True))
+        rows = session.exec(select(Workshop).where(
+            col(Workshop.status).in_((WorkshopStatus.SENT.value,
+                                      WorkshopStatus.CANCELLED.value)),
+            col(Workshop.sent_at).is_not(None),
+            col(Workshop.id).not_in(reported)).order_by(col(Workshop.id))).all()
+        return [Fanout(SubjectKind.WORKSHOP, row.id, (WorkshopStage.INVITATION.value,),
+                       row.created_by,
+                       cancelled=row.status == WorkshopStatus.CANCELLED.value)
+                for row in rows if row.id is not None]
+
+    def finished(self, session: Session, fanout: Fanout, now: datetime) -> None:
+        """A workshop stays "sent": its answers and reminders go on."""
+
+
+FANOUTS: tuple[FanoutSource, ...] = (BroadcastFanouts(), WorkshopFanouts())
+
+
 def report_progress(engine: Engine, renderer: ProgressRenderer,
-                    sources: Sequence[FanoutSource] = (BroadcastFanouts(),),
+                    sources: Sequence[FanoutSource] = FANOUTS,
                     clock: Clock = utc_now) -> int:
     """One pass over the active fan-outs; returns how many progress messages were queued."""
     queued = 0

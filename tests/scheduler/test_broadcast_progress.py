@@ -141,3 +141,41 @@ def test_a_facilitator_who_stopped_is_not_told(engine: Engine) -> None:
     with Session(engine) as session:
         broadcast = session.get(Broadcast, broadcast_id)
         assert broadcast is not None and broadcast.status == "sent"
+
+
+def test_a_workshop_invitation_is_reported_the_same_way(engine: Engine) -> None:
+    from core import outbox
+    from core.models import ChannelIdentity, SubjectKind
+    from core.outbox import Subject
+    from core.workshop_tables import Workshop, WorkshopStatus
+
+    residents = seed_residents(engine, NOW)
+    with session_scope(engine) as session:
+        community = session.exec(select(Community)).one()
+        assert community.id is not None
+        identity = touch_identity(session, "sms", "+32470999999", NOW)
+        facilitator = enrol_contact(session, identity, community.id, "en", "v1", NOW)
+        facilitator.role = Role.FACILITATOR.value
+        workshop = Workshop(community_id=community.id, created_by=facilitator.id,
+                            title={"en": "Repair café"}, place="Room B",
+                            starts_at=NOW + timedelta(days=3), ends_at=NOW + timedelta(days=3),
+                            status=WorkshopStatus.SENT.value, sent_at=NOW)
+        session.add(workshop)
+        session.flush()
+        assert workshop.id is not None
+        for resident in residents[:3]:
+            reader = session.exec(select(ChannelIdentity).where(
+                ChannelIdentity.contact_id == resident.contact_id)).one()
+            outbox.enqueue(session, dedupe_key=f"ws:{resident.contact_id}", identity=reader,
+                           kind="workshop_invitation", payload={"text": "Come!"}, now=NOW,
+                           subject=Subject(SubjectKind.WORKSHOP, workshop.id, "invitation"))
+    assert _tick(engine, NOW) == 0  # by SMS: only when done
+    rows = [row for row in _progress_rows(engine)]
+    assert rows == []
+    with Session(engine) as session:
+        waiting = session.exec(select(OutboxMessage).where(
+            OutboxMessage.kind == "workshop_invitation")).all()
+    with session_scope(engine) as session:
+        mark_many_sent(session, [(row.id or 0, None) for row in waiting], NOW)
+    assert _tick(engine, NOW) == 1
+    assert _progress_rows(engine)[0].payload["text"] == "Done: sent 3 of 3."
