@@ -28,6 +28,7 @@ from api.routes import (
     meters,
     questionnaires,
     webhooks,
+    workshops,
 )
 from bot.channels.telegram_link import PollLock, TelegramLink
 from core.clock import Clock, utc_now
@@ -96,4 +97,5 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
     app.include_router(questionnaires.router)
     app.include_router(broadcasts.router)
     app.include_router(gestures.router)
+    app.include_router(workshops.router)
     return app

@@ -21,7 +21,6 @@ from sqlmodel import col, select
 from api.auth import admin_router
 from api.deps import ClockDep, SessionDep, SettingsDep, community_or_404
 from api.errors import error_responses
-from bot.rendering.card_pdf import cards_pdf
 from bot.rendering.invitation_cards import MAX_CARD_LANGUAGES, Ways, community_cards
 from core.communities import (
     MAX_NAME_LENGTH,
@@ -252,6 +251,9 @@ def invitation_cards(
     code, QR codes for Telegram (``https://t.me/<bot>?start=<join code>``, when
     VOISINS_TELEGRAM_BOT_USERNAME is set) and WhatsApp (``https://wa.me/<number>?text=JOIN
     <join code>``, when VOISINS_TWILIO_WHATSAPP_FROM is), and how to join by SMS."""
+    # reportlab and the QR encoder load on the first cards, not with every process.
+    from bot.rendering.card_pdf import cards_pdf
+
     community = community_or_404(session, slug)
     chosen_cluster = None
     if cluster is not None:

@@ -12,6 +12,7 @@ from bot.flows.base import (
     ChannelView,
     CommunityView,
     HouseholdView,
+    InvitationView,
     StoredFacts,
 )
 from bot.outbound.estimate import estimate, send_rates
@@ -26,6 +27,7 @@ from core.models import ChannelIdentity, Cluster, Community, Contact, Household
 from core.questionnaires.definition import Definition
 from core.questionnaires.storage import SqlQuestionnaires, list_questionnaires
 from core.topics import Topic, muted_topics
+from core.workshops import invitations_of, text_for
 
 
 def community_view(community: Community) -> CommunityView:
@@ -131,3 +133,11 @@ class SqlDirectory:
 
     def muted_topics(self, contact_id: int) -> frozenset[str]:
         return frozenset(topic.value for topic in muted_topics(self.session, contact_id))
+
+    def invitations(self, contact_id: int, locale: str) -> tuple[InvitationView, ...]:
+        return tuple(
+            InvitationView(workshop_id=workshop.id or 0,
+                           title=text_for(workshop.title, workshop, locale)[0],
+                           starts_at=workshop.starts_at, ends_at=workshop.ends_at,
+                           place=workshop.place, answer=answer)
+            for workshop, answer in invitations_of(self.session, contact_id, self.now))

@@ -12,6 +12,7 @@ from bot.conversation.directory import SqlDirectory, community_view
 from bot.conversation.router import route
 from bot.flows import questionnaire
 from bot.flows.base import (
+    AnswerWorkshop,
     Directory,
     Effect,
     Enrol,
@@ -38,6 +39,7 @@ from bot.i18n import choose_locale, translator
 from bot.rendering.energy_charts import chart_request
 from bot.rendering.share_kit import kit_locales, share_kits
 from bot.rendering.survey_results import apply_campaign_effect, survey_results_replies
+from bot.rendering.workshops import apply_answer
 from core import alerts, broadcasts, contacts, conversations, outbox
 from core.alerts import Alert, AlertIntent, AlertKind, AlertPlanError
 from core.audience import AudienceError, AudienceSpec
@@ -167,6 +169,12 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
             if session.get(Alert, effect.alert_id) is not None:
                 alerts.record_intent(session, effect.alert_id, contact.id,
                                      AlertIntent(effect.intent), now)
+        elif isinstance(effect, AnswerWorkshop) and who is not None:
+            # What the answer meant (a place, the waiting list, too late) replaces the
+            # flow's plain menu.
+            return EffectOutcome(replace=(apply_answer(session, contact, who,
+                                                       effect.workshop_id, effect.answer,
+                                                       now),))
         elif isinstance(effect, PlanAlert):
             problem = _plan_alert(session, contact, effect, now, who)
             if problem:

@@ -85,6 +85,18 @@ class Who:
 
 
 @dataclass(frozen=True)
+class InvitationView:
+    """A workshop the reader was invited to and may still answer."""
+
+    workshop_id: int
+    title: str  # in the reader's language, else the facilitator's
+    starts_at: datetime
+    ends_at: datetime
+    place: str
+    answer: str | None  # a core.workshop_tables.Answer, None before any answer
+
+
+@dataclass(frozen=True)
 class ChannelView:
     channel: str
     address: str
@@ -165,6 +177,10 @@ class Directory(Protocol):
 
     def muted_topics(self, contact_id: int) -> frozenset[str]: ...
 
+    def invitations(self, contact_id: int, locale: str) -> tuple[InvitationView, ...]:
+        """The workshops still open that the contact was invited to, soonest first."""
+        ...
+
 
 # Effects: what a flow asks the domain to do. The inbox applies them in order.
 @dataclass(frozen=True)
@@ -230,6 +246,15 @@ class ShowSurveyResults:
 
 
 @dataclass(frozen=True)
+class AnswerWorkshop:
+    """Yes, maybe or no to a workshop: the inbox records it and words the outcome (a Yes
+    may go on the waiting list)."""
+
+    workshop_id: int
+    answer: str
+
+
+@dataclass(frozen=True)
 class PlanAlert:
     starts_at: str  # ISO-8601 with offset
     duration_minutes: int
@@ -254,8 +279,8 @@ class SetTopicMuted:
 
 
 Effect = (Enrol | LinkHousehold | SetLocale | OptOut | OptIn | Erase | RecordAlertIntent
-          | PlanAlert | SendChart | SendShareKit | StartCampaign | ShowSurveyResults
-          | SendBroadcast | SetTopicMuted | QuestionnaireEffect)
+          | PlanAlert | AnswerWorkshop | SendChart | SendShareKit | StartCampaign
+          | ShowSurveyResults | SendBroadcast | SetTopicMuted | QuestionnaireEffect)
 
 
 @dataclass(frozen=True)

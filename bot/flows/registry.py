@@ -24,6 +24,7 @@ from bot.flows import (
     share_kit,
     survey_admin,
     topics,
+    workshop,
 )
 from bot.flows.base import Flow, FlowData, FlowState, Who
 
@@ -34,6 +35,7 @@ FLOWS: tuple[Flow[Any], ...] = (
     survey_admin.SEND_SURVEY,
     survey_admin.SURVEY_RESULTS,
     consumption.CONSUMPTION,
+    workshop.WORKSHOP,
     my_data.MY_DATA,
     topics.TOPICS,
     language.LANGUAGE,

@@ -66,6 +66,7 @@ def visual(text: str, rtl: bool) -> str:
 
 def wrap(text: str, font: str, size: float, width: float) -> list[str]:
     """Greedy word wrap in logical order, measured on the shaped text."""
+    register_fonts()
     lines: list[str] = []
     current = ""
     for word in text.split():

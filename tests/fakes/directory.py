@@ -11,6 +11,7 @@ from bot.flows.base import (
     ChannelView,
     CommunityView,
     HouseholdView,
+    InvitationView,
     StoredFacts,
 )
 from core.questionnaires.definition import Definition
@@ -27,6 +28,8 @@ class MemoryDirectory:
     facts: dict[int, StoredFacts] = field(default_factory=dict)
     questionnaires: dict[int, Definition] = field(default_factory=dict)
     muted: set[str] = field(default_factory=set)
+    # Contact id → the workshops they may answer.
+    invited: dict[int, tuple[InvitationView, ...]] = field(default_factory=dict)
 
     def community_by_join_code(self, code: str) -> CommunityView | None:
         return self.communities.get(code.upper())
@@ -76,3 +79,5 @@ class MemoryDirectory:
 
     def muted_topics(self, contact_id: int) -> frozenset[str]:
         return frozenset(self.muted)
+    def invitations(self, contact_id: int, locale: str) -> tuple[InvitationView, ...]:
+        return self.invited.get(contact_id, ())

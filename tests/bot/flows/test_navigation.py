@@ -20,7 +20,7 @@ from core.db import session_scope
 from core.messages import IncomingMessage
 from core.models import Role
 from core.questionnaires.storage import create_questionnaire, definition_of
-from tests.bot.flows.conversation import Conversation, member
+from tests.bot.flows.conversation import RESIDENT_MENU, Conversation, member
 from tests.bot.flows.test_registry import WAITING
 from tests.fakes.directory import DEMO, MemoryDirectory
 from tests.fakes.energy import seed_energy
@@ -67,19 +67,18 @@ def test_after_a_chart_the_menu_or_the_hint_comes_last(locale: str, channel: str
 @pytest.mark.parametrize("locale", ["fr", "ar"])
 def test_a_number_after_a_chart_means_what_the_resident_was_shown(locale: str,
                                                                    channel: str) -> None:
-    # The Dutch resident of the report: a chart, then "3" meaning "the last alert".
+    # The Dutch resident of the report: a chart, then "5" meaning "the last alert".
     chat = _with_meter_data(locale, channel)
-    for text in ("menu", "1", "1", "3"):
+    for text in ("menu", "1", "1", "5"):
         chat.says(text, at=NOW)
     if channel in HINT_CHANNELS:
-        # Only the hint was shown: "3" brings the menu, nothing is acted on.
+        # Only the hint was shown: "5" brings the menu, nothing is acted on.
         assert chat.state.flow == "menu" and chat.effects[-1].__class__.__name__ == "SendChart"
         assert chat.text == translator(locale).gettext("What would you like to do?")
-        assert chat.choice_keys == ["consumption", "my_data", "topics", "language", "forget_me",
-                                    "help"]
-        chat.says("3", at=NOW)
-    # "3" read against the menu on screen: Topics.
-    assert chat.state.flow == "topics" and chat.choice_keys == ["workshops", "news", "done"]
+        assert chat.choice_keys == list(RESIDENT_MENU)
+        chat.says("5", at=NOW)
+    # "5" read against the menu on screen: Change language.
+    assert chat.state.flow == "language" and chat.choice_keys == LANGUAGE_KEYS
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
@@ -93,7 +92,7 @@ def test_after_survey_results_the_menu_or_the_hint_comes_last(locale: str,
         assert row.id is not None
         chat.directory.questionnaires[row.id] = definition_of(row)
     chat.says("menu", at=NOW)
-    chat.says("5", at=NOW)  # Survey results
+    chat.says("4", at=NOW)  # Survey results
     assert chat.state.flow == "survey_results"
     chat.says("1", at=NOW)
     assert len(chat.last) >= 2  # the results, then the way on
@@ -175,9 +174,8 @@ def test_on_sms_a_number_after_the_hint_brings_the_menu(locale: str) -> None:
     chat.says("langue")
     chat.says("1")  # Français: done, then the hint
     assert chat.text.endswith(menu_hint(chat.who))
-    chat.says("4")
-    assert chat.state.flow == "menu" and not chat.effects[1:]
-    assert chat.choice_keys == ["consumption", "my_data", "topics", "language", "forget_me",
-                                "help"]
     chat.says("5")
+    assert chat.state.flow == "menu" and not chat.effects[1:]
+    assert chat.choice_keys == list(RESIDENT_MENU)
+    chat.says("6")
     assert chat.state.flow == "forget_me"

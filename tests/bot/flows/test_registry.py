@@ -42,9 +42,6 @@ WAITING = [
     FlowState("my_data", "offer"),
     FlowState("link_home", "code", {"tries": 1}),
     FlowState("enrolment", "household", {"community_id": 1, "code": "SOLEIL"}),
-    FlowState("send_news", "text"),
-    FlowState("send_news", "confirm", {"text": "Soup on Friday", "cluster": "Cabine A"}),
-    FlowState("topics", "choose", {"muted": ["news"]}),
 ]
 # What an older version, a bug or a hand edit may leave behind.
 DAMAGED = [
@@ -58,8 +55,6 @@ DAMAGED = [
     FlowState("enrolment", "household", {"code": "SOLEIL"}),
     FlowState("survey_admin", "confirm", {"purpose": "send", "questionnaire_id": 7}),
     FlowState("a_flow_that_was_removed", "somewhere", {"x": 1}),
-    FlowState("topics", "choose", {"muted": ["gossip"]}),
-    FlowState("send_news", "preview", {"text": "hi"}),
 ]
 DAMAGED_MENUS = [
     FlowState("menu", "choose", {"paused": "language"}),
@@ -95,12 +90,10 @@ def test_every_flow_has_a_unique_name_and_the_menu_keys_are_flow_names() -> None
         keys = [c.key for c in menu.menu_choices(_who(role=role))]
         assert keys == [flow.name for flow in menu_flows(_who(role=role))]
     assert [c.key for c in menu.menu_choices(_who())] == [
-        "consumption", "my_data", "topics", "language", "forget_me",
-        "help"]
+        "consumption", "workshop", "my_data", "topics", "language", "forget_me", "help"]
     assert [c.key for c in menu.menu_choices(_who(role=Role.FACILITATOR))] == [
         "plan_alert", "share_kit", "send_news", "send_survey", "survey_results",
-        "consumption", "my_data", "topics", "language", "forget_me",
-        "help"]
+        "consumption", "workshop", "my_data", "topics", "language", "forget_me", "help"]
 
 
 @pytest.mark.parametrize("state", WAITING, ids=lambda s: s.flow)
@@ -126,8 +119,8 @@ def test_a_damaged_or_stale_state_resumes_politely(state: FlowState, locale: str
         assert result.replies[0].text.startswith(lost)
     # Paused behind the menu, then continued: the same polite start.
     shown = route(_message("menu"), _who(locale), state, _directory())
-    assert _numbers(shown)[menu.RESUME] == 7
-    resumed = route(_message("7"), _who(locale), shown.state, _directory())
+    assert _numbers(shown)[menu.RESUME] == 8
+    resumed = route(_message("8"), _who(locale), shown.state, _directory())
     assert resumed.state.flow == "menu" and resumed.effects == ()
     assert resumed.replies[0].text.startswith(lost)
 
