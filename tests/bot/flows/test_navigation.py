@@ -92,7 +92,7 @@ def test_after_survey_results_the_menu_or_the_hint_comes_last(locale: str,
         assert row.id is not None
         chat.directory.questionnaires[row.id] = definition_of(row)
     chat.says("menu", at=NOW)
-    chat.says("4", at=NOW)  # Survey results
+    chat.says(str(chat.choice_keys.index("survey_results") + 1), at=NOW)
     assert chat.state.flow == "survey_results"
     chat.says("1", at=NOW)
     assert len(chat.last) >= 2  # the results, then the way on
