@@ -1,5 +1,5 @@
-"""The `voisins` command: database, chat, demo, serve, and the alert, meters, community and
-households sub-commands."""
+"""The `voisins` command: database, chat, demo, serve, and the alert, meters, community,
+households and token sub-commands."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlmodel import Session
 from api.cli.alerts import alert_app
 from api.cli.communities import community_app, households_app
 from api.cli.meters import app as meters_app
+from api.cli.tokens import token_app
 from api.roles import ServeRole
 from core.clock import as_utc
 from core.config import get_settings
@@ -30,6 +31,7 @@ app.add_typer(alert_app, name="alert")
 app.add_typer(meters_app, name="meters")
 app.add_typer(community_app, name="community")
 app.add_typer(households_app, name="households")
+app.add_typer(token_app, name="token")
 
 
 @db_app.command("upgrade")
