@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import core.alerts
+import core.audit
 import core.broadcasts
 import core.campaigns
 import core.gestures
@@ -16,6 +17,7 @@ import core.models
 import core.progress
 import core.questionnaires.storage
 import core.results
+import core.tokens
 import core.topics
 import core.workshop_tables  # noqa: F401
 from core.db import make_engine
