@@ -14,6 +14,8 @@ from fastapi import HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlmodel import Session
 
+from api.access import by_row, by_slug, write
+from api.access import read as read_access
 from api.auth import admin_router
 from api.deps import MAX_ID, ClockDep, IdPath, SessionDep, community_or_404
 from api.errors import error_responses
@@ -30,6 +32,7 @@ from core.broadcasts import (
 from core.config import SUPPORTED_LOCALES
 
 router = admin_router("broadcasts")
+BY_BROADCAST = by_row(Broadcast, "broadcast_id")
 
 Locale = Annotated[str, StringConstraints(pattern=f"^({'|'.join(SUPPORTED_LOCALES)})$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
@@ -100,7 +103,8 @@ def _broadcast_or_404(session: Session, broadcast_id: int) -> Broadcast:
 
 
 @router.post("/communities/{slug}/broadcasts", status_code=status.HTTP_201_CREATED,
-             response_model=BroadcastView, responses=error_responses(404))
+             response_model=BroadcastView, responses=error_responses(404),
+             dependencies=[write(by_slug)])
 def create(slug: str, request: BroadcastRequest, session: SessionDep, clock: ClockDep
            ) -> BroadcastView:
     """A draft: nothing goes until ``/send``."""
@@ -116,7 +120,7 @@ def create(slug: str, request: BroadcastRequest, session: SessionDep, clock: Clo
 
 
 @router.post("/broadcasts/{broadcast_id}/send", response_model=BroadcastView,
-             responses=error_responses(404, 409))
+             responses=error_responses(404, 409), dependencies=[write(BY_BROADCAST)])
 def send(broadcast_id: IdPath, session: SessionDep, clock: ClockDep) -> BroadcastView:
     """Queued by the scheduler's next tick (after quiet hours). Sending twice is harmless;
     a cancelled broadcast is a 409."""
@@ -129,7 +133,7 @@ def send(broadcast_id: IdPath, session: SessionDep, clock: ClockDep) -> Broadcas
 
 
 @router.get("/broadcasts/{broadcast_id}", response_model=BroadcastView,
-            responses=error_responses(404))
+            responses=error_responses(404), dependencies=[read_access(BY_BROADCAST)])
 def read(broadcast_id: IdPath, session: SessionDep) -> BroadcastView:
     """The broadcast with its delivery counts, in all and per channel (counts only)."""
     broadcast = _broadcast_or_404(session, broadcast_id)
@@ -137,7 +141,7 @@ def read(broadcast_id: IdPath, session: SessionDep) -> BroadcastView:
 
 
 @router.post("/broadcasts/{broadcast_id}/cancel", response_model=CancelledBroadcast,
-             responses=error_responses(404, 409))
+             responses=error_responses(404, 409), dependencies=[write(BY_BROADCAST)])
 def cancel(broadcast_id: IdPath, session: SessionDep, clock: ClockDep) -> CancelledBroadcast:
     """Stop it: messages not sent yet end ``cancelled`` (``held_back``). 409 once nothing
     is waiting any more."""
