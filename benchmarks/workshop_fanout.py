@@ -15,15 +15,16 @@ to that).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from benchmarks.fanout import fake_provider
 from bot.channels.telegram import TelegramSender
 from bot.outbound.dispatch import dispatch_due
 from bot.rendering.workshops import WorkshopMessages
@@ -34,6 +35,10 @@ from core.models import ChannelIdentity, Contact
 from core.workshop_tables import Workshop
 from core.workshops import create_workshop
 from scheduler.workshops import send_invitations
+
+# The provider fake of fanout.py, run the same way (in its own process).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fanout import fake_provider
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
