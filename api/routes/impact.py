@@ -15,6 +15,7 @@ from fastapi import HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
+from api.access import by_row, read
 from api.auth import admin_router
 from api.deps import IdPath, SessionDep
 from api.errors import error_responses
@@ -94,6 +95,7 @@ def impact_json(impact: AlertImpact, refs: dict[int, str], drill: bool = False
 
 
 @router.get("/alerts/{alert_id}/impact", response_model=ImpactOut,
+            dependencies=[read(by_row(Alert, "alert_id"))],
             responses=error_responses(404))
 def read_impact(alert_id: IdPath, session: SessionDep,
                 method: Annotated[Literal["same_slots", "like_days"],

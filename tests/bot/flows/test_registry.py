@@ -18,7 +18,7 @@ from core.config import SUPPORTED_LOCALES
 from core.messages import IncomingMessage
 from core.models import Role
 from core.questionnaires.content import CONTENT_DIR, load_yaml
-from tests.fakes.directory import DEMO, MemoryDirectory
+from tests.fakes.directory import DEMO, GESTURE_STATES, MemoryDirectory
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 POST_ALERT = load_yaml(CONTENT_DIR / "post_alert.yaml")
@@ -42,6 +42,7 @@ WAITING = [
     FlowState("my_data", "offer"),
     FlowState("link_home", "code", {"tries": 1}),
     FlowState("enrolment", "household", {"community_id": 1, "code": "SOLEIL"}),
+    *GESTURE_STATES,
 ]
 # What an older version, a bug or a hand edit may leave behind.
 DAMAGED = [
@@ -55,6 +56,8 @@ DAMAGED = [
     FlowState("enrolment", "household", {"code": "SOLEIL"}),
     FlowState("survey_admin", "confirm", {"purpose": "send", "questionnaire_id": 7}),
     FlowState("a_flow_that_was_removed", "somewhere", {"x": 1}),
+    FlowState("gestures", "somewhere", {}),
+    FlowState("gestures", "check_in", {"check_in_id": "x", "slug": "close_doors"}),
 ]
 DAMAGED_MENUS = [
     FlowState("menu", "choose", {"paused": "language"}),
@@ -90,10 +93,10 @@ def test_every_flow_has_a_unique_name_and_the_menu_keys_are_flow_names() -> None
         keys = [c.key for c in menu.menu_choices(_who(role=role))]
         assert keys == [flow.name for flow in menu_flows(_who(role=role))]
     assert [c.key for c in menu.menu_choices(_who())] == [
-        "consumption", "workshop", "my_data", "language", "forget_me", "help"]
+        "consumption", "gestures", "workshop", "my_data", "language", "forget_me", "help"]
     assert [c.key for c in menu.menu_choices(_who(role=Role.FACILITATOR))] == [
         "plan_alert", "share_kit", "send_survey", "survey_results",
-        "consumption", "workshop", "my_data", "language", "forget_me", "help"]
+        "consumption", "gestures", "workshop", "my_data", "language", "forget_me", "help"]
 
 
 @pytest.mark.parametrize("state", WAITING, ids=lambda s: s.flow)
@@ -119,8 +122,8 @@ def test_a_damaged_or_stale_state_resumes_politely(state: FlowState, locale: str
         assert result.replies[0].text.startswith(lost)
     # Paused behind the menu, then continued: the same polite start.
     shown = route(_message("menu"), _who(locale), state, _directory())
-    assert _numbers(shown)[menu.RESUME] == 7
-    resumed = route(_message("7"), _who(locale), shown.state, _directory())
+    assert _numbers(shown)[menu.RESUME] == 8
+    resumed = route(_message("8"), _who(locale), shown.state, _directory())
     assert resumed.state.flow == "menu" and resumed.effects == ()
     assert resumed.replies[0].text.startswith(lost)
 
