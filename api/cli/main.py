@@ -10,6 +10,7 @@ import typer
 from sqlmodel import Session
 
 from api.cli.alerts import alert_app
+from api.cli.broadcasts import broadcast_app
 from api.cli.communities import community_app, households_app
 from api.cli.meters import app as meters_app
 from api.cli.tokens import token_app
@@ -28,6 +29,7 @@ app = typer.Typer(help="Voisins: a chat-first bot for energy communities.", no_a
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(alert_app, name="alert")
+app.add_typer(broadcast_app, name="broadcast")
 app.add_typer(meters_app, name="meters")
 app.add_typer(community_app, name="community")
 app.add_typer(households_app, name="households")

@@ -27,9 +27,11 @@ from bot.flows.base import (
     OptOut,
     PlanAlert,
     RecordAlertIntent,
+    SendBroadcast,
     SendChart,
     SendShareKit,
     SetLocale,
+    SetTopicMuted,
     ShowSurveyResults,
     StartCampaign,
     Who,
@@ -41,8 +43,9 @@ from bot.rendering.energy_charts import chart_request
 from bot.rendering.share_kit import kit_locales, share_kits
 from bot.rendering.survey_results import apply_campaign_effect, survey_results_replies
 from bot.rendering.workshops import apply_answer
-from core import alerts, contacts, conversations, outbox, staff
+from core import alerts, broadcasts, contacts, conversations, outbox, staff
 from core.alerts import Alert, AlertIntent, AlertKind, AlertPlanError
+from core.audience import AudienceError, AudienceSpec
 from core.clock import Clock, utc_now
 from core.config import Settings, get_settings
 from core.db import session_scope
@@ -58,6 +61,7 @@ from core.questionnaires.responses import (
     RecordAnswer,
     apply_questionnaire_effect,
 )
+from core.topics import Topic, set_muted
 
 
 def handle_incoming(engine: Engine, message: IncomingMessage, clock: Clock = utc_now,
@@ -78,8 +82,8 @@ def handle_incoming(engine: Engine, message: IncomingMessage, clock: Clock = utc
         state = FlowState(flow=stored.flow, step=stored.step, data=stored.data,
                           expired=stored.expired)
         who = who_is(session, identity, settings)
-        result = answer(session, identity, message, state, who, SqlDirectory(session, now),
-                        now, settings)
+        directory = SqlDirectory(session, now, settings)
+        result = answer(session, identity, message, state, who, directory, now, settings)
         conversations.save_state(session, identity.id, result.state.flow, result.state.step,
                                  result.state.data, now, state_ttl(result.state, settings))
         return _enqueue_replies(session, identity, message, result, now)
@@ -201,6 +205,12 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
         elif isinstance(effect, ShowSurveyResults) and who is not None \
                 and contact.role == Role.FACILITATOR.value:
             extra.extend(survey_results_replies(session, who, effect.questionnaire_id, now))
+        elif isinstance(effect, SetTopicMuted) and contact.id is not None:
+            set_muted(session, contact.id, Topic(effect.topic), effect.muted, now)
+        elif isinstance(effect, SendBroadcast) and contact.role == Role.FACILITATOR.value:
+            problem = _send_broadcast(session, contact, effect, now, who)
+            if problem:
+                return EffectOutcome(replace=(problem,))
         elif isinstance(effect, SendChart) and who is not None:
             # Only what to draw: the dispatcher draws it after this transaction.
             extra.append(chart_request(who, contact, effect.kind))
@@ -250,6 +260,28 @@ def share_kit_replies(session: Session, contact: Contact, settings: Settings | N
                           sms_number=settings.twilio_sms_from):
         replies.append(OutgoingMessage(text=f"{kit.text}\n{kit.share_link}", locale=kit.locale))
     return replies
+
+
+def _send_broadcast(session: Session, contact: Contact, effect: SendBroadcast,
+                    now: datetime, who: Who | None) -> OutgoingMessage | None:
+    """News from the chat goes at once (the scheduler fans it out at its next tick); its
+    facilitator is shown the progress (``scheduler/progress.py``)."""
+    community = session.get(Community, contact.community_id)
+    if community is None:
+        return None
+    try:
+        with session.begin_nested():
+            news = broadcasts.create_broadcast(
+                session, community, {effect.locale: effect.text}, now,
+                audience=AudienceSpec(cluster=effect.cluster), created_by=contact.id)
+            broadcasts.send_broadcast(session, news, now)
+    except (broadcasts.BroadcastError, AudienceError):
+        # The flow checked it; a group of homes renamed meanwhile, say.
+        text = translator(contact.locale).gettext(
+            "Sorry, this news could not be sent. Nothing was sent; please try again.")
+        return menu_message(who, intro=text) if who is not None \
+            else OutgoingMessage(text=text, locale=contact.locale)
+    return None
 
 
 def _plan_alert(session: Session, contact: Contact, effect: PlanAlert, now: datetime,

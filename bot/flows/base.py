@@ -129,6 +129,29 @@ class StoredFacts:
     messages_sent: int
 
 
+@dataclass(frozen=True)
+class ChannelReach:
+    """How many people of a fan-out's audience read on one channel, and how long sending
+    to them takes under the channel's rate limits."""
+
+    channel: str
+    people: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class AudienceView:
+    """Who a fan-out (news, an invitation) would reach: the languages they read, and per
+    channel how many (largest first)."""
+
+    locales: tuple[str, ...]
+    reach: tuple[ChannelReach, ...]
+
+    @property
+    def people(self) -> int:
+        return sum(item.people for item in self.reach)
+
+
 class Directory(Protocol):
     """Read-only lookups a flow may need. The inbox passes a database-backed one."""
 
@@ -158,6 +181,14 @@ class Directory(Protocol):
                            cluster: str | None) -> str | None:
         """The reason code an alert could not be planned (see core.alerts), or None."""
         ...
+
+    def fanout_audience(self, community_id: int, cluster: str | None, topic: str
+                        ) -> AudienceView:
+        """Who news or an invitation (``topic``, see core.topics) would reach: residents of
+        the community (cluster) who did not mute the topic."""
+        ...
+
+    def muted_topics(self, contact_id: int) -> frozenset[str]: ...
 
     def gesture_catalogue(self) -> tuple[GestureView, ...]:
         """The gestures a resident may choose, in catalogue order."""
@@ -274,9 +305,25 @@ class PlanAlert:
     drill: bool = False  # an exercise: every message says so
 
 
+@dataclass(frozen=True)
+class SendBroadcast:
+    """A facilitator's news, written in their language, to go now."""
+
+    text: str
+    locale: str
+    cluster: str | None = None
+
+
+@dataclass(frozen=True)
+class SetTopicMuted:
+    topic: str  # a core.topics.Topic
+    muted: bool
+
+
 Effect = (Enrol | ClaimStaffInvite | CreateStaffInvite | LinkHousehold | SetLocale | OptOut
-          | OptIn | Erase | RecordAlertIntent | PlanAlert | AnswerWorkshop | SendChart
-          | SendShareKit | StartCampaign | ShowSurveyResults | QuestionnaireEffect
+          | OptIn | Erase | RecordAlertIntent
+          | PlanAlert | AnswerWorkshop | SendChart | SendShareKit | StartCampaign
+          | ShowSurveyResults | SendBroadcast | SetTopicMuted | QuestionnaireEffect
           | GestureEffect)
 
 

@@ -21,9 +21,11 @@ from bot.flows import (
     my_data,
     plan_alert,
     questionnaire,
+    send_news,
     share_kit,
     staff,
     survey_admin,
+    topics,
     workshop,
 )
 from bot.flows.base import Flow, FlowData, FlowState, Who
@@ -31,6 +33,7 @@ from bot.flows.base import Flow, FlowData, FlowState, Who
 FLOWS: tuple[Flow[Any], ...] = (
     plan_alert.PLAN_ALERT,
     share_kit.SHARE_KIT,
+    send_news.SEND_NEWS,
     survey_admin.SEND_SURVEY,
     survey_admin.SURVEY_RESULTS,
     staff.INVITE_FACILITATOR,
@@ -38,6 +41,7 @@ FLOWS: tuple[Flow[Any], ...] = (
     gestures.MY_GESTURES,
     workshop.WORKSHOP,
     my_data.MY_DATA,
+    topics.TOPICS,
     language.LANGUAGE,
     forget_me.FORGET_ME,
     help.HELP,

@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.flows.base import (
+    AudienceView,
+    ChannelReach,
     ChannelView,
     CommunityView,
     FlowState,
@@ -37,6 +39,7 @@ class MemoryDirectory:
         default_factory=lambda: {"MAISON01": HouseholdView(11, "H01")})
     facts: dict[int, StoredFacts] = field(default_factory=dict)
     questionnaires: dict[int, Definition] = field(default_factory=dict)
+    muted: set[str] = field(default_factory=set)
     # Contact id → the workshops they may answer.
     invited: dict[int, tuple[InvitationView, ...]] = field(default_factory=dict)
     # Staff invitation codes, by code.
@@ -90,6 +93,16 @@ class MemoryDirectory:
                            cluster: str | None) -> str | None:
         return "overlap" if starts_at.hour == 13 else None
 
+    def fanout_audience(self, community_id: int, cluster: str | None, topic: str
+                        ) -> AudienceView:
+        if cluster is not None:
+            return AudienceView(("fr",), (ChannelReach("sms", 6, 6.0),))
+        # The example: 240 on Telegram at 30/s, 72 by SMS at 0.6/s.
+        return AudienceView(("ar", "fr", "nl"), (ChannelReach("telegram", 240, 8.0),
+                                                 ChannelReach("sms", 72, 120.0)))
+
+    def muted_topics(self, contact_id: int) -> frozenset[str]:
+        return frozenset(self.muted)
     def invitations(self, contact_id: int, locale: str) -> tuple[InvitationView, ...]:
         return self.invited.get(contact_id, ())
 

@@ -16,7 +16,8 @@ LANGUAGE = {"fr": "langue", "nl": "TAAL", "en": "language", "ar": "لغة", "es"
 YES = {"fr": "oui", "nl": "ja", "en": "yes", "ar": "نعم", "es": "si"}
 
 
-MENU_KEYS = ["consumption", "gestures", "workshop", "my_data", "language", "forget_me", "help"]
+MENU_KEYS = ["consumption", "gestures", "workshop", "my_data", "topics", "language", "forget_me",
+             "help"]
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
@@ -26,7 +27,7 @@ def test_help_and_menu(locale: str) -> None:
     t = translator(locale)
     assert t.gettext("What would you like to do?") in chat.text
     assert chat.choice_keys == MENU_KEYS
-    chat.says("7")
+    chat.says("8")
     assert chat.text.startswith(help_text(chat.who))
 
 
@@ -40,17 +41,17 @@ def test_on_sms_an_answer_ends_with_a_hint_not_the_whole_menu(locale: str) -> No
     chat.says("menu")
     assert chat.text == t.gettext("What would you like to do?")
     assert chat.choice_keys == MENU_KEYS
-    chat.says("6")
+    chat.says("7")
     chat.says("2")
     assert chat.text == "\n".join([t.gettext("Nothing was erased."),
                                    t.gettext("Send MENU for options.")])
     assert chat.choice_keys == [] and chat.state.flow == "menu"
     # The resident did not see the numbers after the hint: a number brings the menu, and
     # only a number read from it acts.
-    chat.says("7")
+    chat.says("8")
     assert chat.text == t.gettext("What would you like to do?")
     assert chat.choice_keys == MENU_KEYS
-    chat.says("7")
+    chat.says("8")
     assert chat.text == help_text(chat.who)
 
 
@@ -105,12 +106,12 @@ def test_my_data_lists_what_is_stored(locale: str, channel: str) -> None:
 def test_forget_me_needs_confirmation(locale: str) -> None:
     chat = member(locale)
     chat.says("menu")
-    chat.says("6")
+    chat.says("7")
     assert chat.choice_keys == ["yes", "no"]
     chat.says("2")
     assert chat.effects == []
     chat.says("menu")
-    chat.says("6")
+    chat.says("7")
     chat.says("1")
     assert chat.effects == [Erase()]
     assert chat.last[0].kind == "farewell" and chat.last[0].locale == locale
@@ -119,7 +120,7 @@ def test_forget_me_needs_confirmation(locale: str) -> None:
 def test_yes_word_confirms_erasure() -> None:
     chat = member("es")
     chat.says("menu")
-    chat.says("6")
+    chat.says("7")
     chat.says(YES["es"])
     assert chat.effects == [Erase()]
 

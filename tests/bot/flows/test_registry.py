@@ -93,10 +93,12 @@ def test_every_flow_has_a_unique_name_and_the_menu_keys_are_flow_names() -> None
         keys = [c.key for c in menu.menu_choices(_who(role=role))]
         assert keys == [flow.name for flow in menu_flows(_who(role=role))]
     assert [c.key for c in menu.menu_choices(_who())] == [
-        "consumption", "gestures", "workshop", "my_data", "language", "forget_me", "help"]
+        "consumption", "gestures", "workshop", "my_data", "topics", "language", "forget_me", "help"]
     assert [c.key for c in menu.menu_choices(_who(role=Role.FACILITATOR))] == [
-        "plan_alert", "share_kit", "send_survey", "survey_results", "invite_facilitator",
-        "consumption", "gestures", "workshop", "my_data", "language", "forget_me", "help"]
+        "plan_alert", "share_kit", "send_news", "send_survey", "survey_results",
+        "invite_facilitator",
+        "consumption", "gestures", "workshop", "my_data", "topics", "language", "forget_me",
+        "help"]
 
 
 @pytest.mark.parametrize("state", WAITING, ids=lambda s: s.flow)
@@ -122,8 +124,8 @@ def test_a_damaged_or_stale_state_resumes_politely(state: FlowState, locale: str
         assert result.replies[0].text.startswith(lost)
     # Paused behind the menu, then continued: the same polite start.
     shown = route(_message("menu"), _who(locale), state, _directory())
-    assert _numbers(shown)[menu.RESUME] == 8
-    resumed = route(_message("8"), _who(locale), shown.state, _directory())
+    assert _numbers(shown)[menu.RESUME] == 9
+    resumed = route(_message("9"), _who(locale), shown.state, _directory())
     assert resumed.state.flow == "menu" and resumed.effects == ()
     assert resumed.replies[0].text.startswith(lost)
 
@@ -201,6 +203,6 @@ def test_a_facilitator_with_a_survey_pending_finds_survey_results_at_its_number(
     idle = _numbers(route(_message("menu"), facilitator, FlowState(), _directory()))
     receiving = WAITING[4]  # a questionnaire question is waiting for an answer
     shown = route(_message("menu"), facilitator, receiving, _directory())
-    assert _numbers(shown)["survey_results"] == idle["survey_results"] == 4
-    picked = route(_message("4"), facilitator, shown.state, _directory())
+    assert _numbers(shown)["survey_results"] == idle["survey_results"] == 5
+    picked = route(_message("5"), facilitator, shown.state, _directory())
     assert picked.state.flow == "survey_results"
