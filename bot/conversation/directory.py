@@ -11,6 +11,7 @@ from core.alerts import AlertPlanError, audience_for, check_plan, cluster_id_by_
 from core.clock import utc_now
 from core.communities import community_by_join_code, household_by_code
 from core.contacts import messages_sent_to
+from core.gestures import exercise_suggestions
 from core.metering import Meter
 from core.models import ChannelIdentity, Cluster, Community, Contact, Household
 from core.questionnaires.definition import Definition
@@ -101,3 +102,7 @@ class SqlDirectory:
         except AlertPlanError as exc:
             return exc.code
         return None
+
+    def exercise_suggestions(self, contact_id: int, slugs: tuple[str, ...]
+                             ) -> tuple[tuple[str, dict[str, str]], ...]:
+        return exercise_suggestions(self.session, contact_id, slugs)

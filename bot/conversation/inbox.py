@@ -12,6 +12,7 @@ from bot.conversation.directory import SqlDirectory, community_view
 from bot.conversation.router import route
 from bot.flows import questionnaire
 from bot.flows.base import (
+    ChooseSuggestedGesture,
     Directory,
     Effect,
     Enrol,
@@ -24,9 +25,11 @@ from bot.flows.base import (
     OptOut,
     PlanAlert,
     RecordAlertIntent,
+    RecordApplianceRatings,
     SendChart,
     SendShareKit,
     SetLocale,
+    ShowGesturesTogether,
     ShowSurveyResults,
     StartCampaign,
     Who,
@@ -34,6 +37,11 @@ from bot.flows.base import (
 from bot.flows.menu import menu_message
 from bot.i18n import choose_locale, translator
 from bot.rendering.energy_charts import chart_request
+from bot.rendering.gestures_together import (
+    choose_suggested,
+    gestures_together_replies,
+    record_ratings,
+)
 from bot.rendering.share_kit import kit_locales, share_kits
 from bot.rendering.survey_results import apply_campaign_effect, survey_results_replies
 from core import alerts, contacts, conversations, outbox
@@ -177,6 +185,17 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
         elif isinstance(effect, ShowSurveyResults) and who is not None \
                 and contact.role == Role.FACILITATOR.value:
             extra.extend(survey_results_replies(session, who, effect.questionnaire_id, now))
+        elif isinstance(effect, RecordApplianceRatings):
+            record_ratings(session, contact, effect, now)
+        elif isinstance(effect, ChooseSuggestedGesture):
+            refused = choose_suggested(session, contact, effect, now)
+            if refused is not None:
+                # It replaces the flow's "Noted", which ended at the menu: so does this.
+                return EffectOutcome(replace=(menu_message(who, intro=refused.text)
+                                              if who is not None else refused,))
+        elif isinstance(effect, ShowGesturesTogether) and who is not None \
+                and contact.role == Role.FACILITATOR.value:
+            extra.extend(gestures_together_replies(session, who, now))
         elif isinstance(effect, SendChart) and who is not None:
             # Only what to draw: the dispatcher draws it after this transaction.
             extra.append(chart_request(who, contact, effect.kind))

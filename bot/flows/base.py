@@ -134,6 +134,12 @@ class Directory(Protocol):
         """The reason code an alert could not be planned (see core.alerts), or None."""
         ...
 
+    def exercise_suggestions(self, contact_id: int, slugs: tuple[str, ...]
+                             ) -> tuple[tuple[str, dict[str, str]], ...]:
+        """Of ``slugs``, the catalogue gestures the resident could still choose, in that order,
+        with their text per language (none when they already have three)."""
+        ...
+
 
 # Effects: what a flow asks the domain to do. The inbox applies them in order.
 @dataclass(frozen=True)
@@ -207,9 +213,30 @@ class PlanAlert:
     drill: bool = False  # an exercise: every message says so
 
 
+@dataclass(frozen=True)
+class RecordApplianceRatings:
+    """The appliance exercise's answers: (appliance, rating) pairs."""
+
+    ratings: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ChooseSuggestedGesture:
+    """A gesture chosen from the exercise's suggestion (``core.gestures.choose_gesture``)."""
+
+    slug: str
+
+
+@dataclass(frozen=True)
+class ShowGesturesTogether:
+    """A facilitator asked for the community's gestures and exercise, counted together."""
+
+
+ExerciseEffect = RecordApplianceRatings | ChooseSuggestedGesture | ShowGesturesTogether
+
 Effect = (Enrol | LinkHousehold | SetLocale | OptOut | OptIn | Erase | RecordAlertIntent
           | PlanAlert | SendChart | SendShareKit | StartCampaign | ShowSurveyResults
-          | QuestionnaireEffect)
+          | QuestionnaireEffect | ExerciseEffect)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,11 @@ from typing import Any
 
 from bot.flows import (
     alert,
+    appliance_exercise,
     consumption,
     enrolment,
     forget_me,
+    gestures_together,
     help,
     language,
     link_home,
@@ -30,6 +32,8 @@ FLOWS: tuple[Flow[Any], ...] = (
     share_kit.SHARE_KIT,
     survey_admin.SEND_SURVEY,
     survey_admin.SURVEY_RESULTS,
+    gestures_together.GESTURES_TOGETHER,
+    appliance_exercise.APPLIANCE_EXERCISE,
     consumption.CONSUMPTION,
     my_data.MY_DATA,
     language.LANGUAGE,

@@ -19,6 +19,8 @@ class MemoryDirectory:
         default_factory=lambda: {"MAISON01": HouseholdView(11, "H01")})
     facts: dict[int, StoredFacts] = field(default_factory=dict)
     questionnaires: dict[int, Definition] = field(default_factory=dict)
+    # What the exercise may suggest: slug -> text per language (None: every slug, in English).
+    gestures: dict[str, dict[str, str]] | None = None
 
     def community_by_join_code(self, code: str) -> CommunityView | None:
         return self.communities.get(code.upper())
@@ -57,3 +59,9 @@ class MemoryDirectory:
     def alert_plan_problem(self, community_id: int, starts_at: datetime, duration_minutes: int,
                            cluster: str | None) -> str | None:
         return "overlap" if starts_at.hour == 13 else None
+
+    def exercise_suggestions(self, contact_id: int, slugs: tuple[str, ...]
+                             ) -> tuple[tuple[str, dict[str, str]], ...]:
+        if self.gestures is None:
+            return tuple((slug, {"en": slug.replace("_", " ")}) for slug in slugs)
+        return tuple((slug, self.gestures[slug]) for slug in slugs if slug in self.gestures)

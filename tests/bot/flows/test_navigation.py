@@ -21,6 +21,7 @@ from core.messages import IncomingMessage
 from core.models import Role
 from core.questionnaires.storage import create_questionnaire, definition_of
 from tests.bot.flows.conversation import Conversation, member
+from tests.bot.flows.test_member_flows import MENU_KEYS as RESIDENT_MENU
 from tests.bot.flows.test_registry import WAITING
 from tests.fakes.directory import DEMO, MemoryDirectory
 from tests.fakes.energy import seed_energy
@@ -69,15 +70,16 @@ def test_a_number_after_a_chart_means_what_the_resident_was_shown(locale: str,
                                                                    channel: str) -> None:
     # The Dutch resident of the report: a chart, then "3" meaning "the last alert".
     chat = _with_meter_data(locale, channel)
-    for text in ("menu", "1", "1", "3"):
+    language = str(RESIDENT_MENU.index("language") + 1)
+    for text in ("menu", "1", "1", language):
         chat.says(text, at=NOW)
     if channel in HINT_CHANNELS:
         # Only the hint was shown: "3" brings the menu, nothing is acted on.
         assert chat.state.flow == "menu" and chat.effects[-1].__class__.__name__ == "SendChart"
         assert chat.text == translator(locale).gettext("What would you like to do?")
-        assert chat.choice_keys == ["consumption", "my_data", "language", "forget_me", "help"]
-        chat.says("3", at=NOW)
-    # "3" read against the menu on screen: Change language.
+        assert chat.choice_keys == RESIDENT_MENU
+        chat.says(language, at=NOW)
+    # The number read against the menu on screen: Change language.
     assert chat.state.flow == "language" and chat.choice_keys == LANGUAGE_KEYS
 
 
@@ -176,6 +178,6 @@ def test_on_sms_a_number_after_the_hint_brings_the_menu(locale: str) -> None:
     assert chat.text.endswith(menu_hint(chat.who))
     chat.says("4")
     assert chat.state.flow == "menu" and not chat.effects[1:]
-    assert chat.choice_keys == ["consumption", "my_data", "language", "forget_me", "help"]
-    chat.says("4")
+    assert chat.choice_keys == RESIDENT_MENU
+    chat.says(str(RESIDENT_MENU.index("forget_me") + 1))
     assert chat.state.flow == "forget_me"

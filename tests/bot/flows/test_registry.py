@@ -42,6 +42,11 @@ WAITING = [
     FlowState("my_data", "offer"),
     FlowState("link_home", "code", {"tries": 1}),
     FlowState("enrolment", "household", {"community_id": 1, "code": "SOLEIL"}),
+    FlowState("appliance_exercise", "rate", {"index": 3, "ratings": {"fridge": "useful"}}),
+    FlowState("appliance_exercise", "suggest", {
+        "index": 10, "ratings": {"dryer": "comfortable"},
+        "suggestions": [["dry_on_rack", {"en": "Dry on a rack"}],
+                        ["pause_big_appliances", {"en": "Pause the big ones"}]]}),
 ]
 # What an older version, a bug or a hand edit may leave behind.
 DAMAGED = [
@@ -55,6 +60,8 @@ DAMAGED = [
     FlowState("enrolment", "household", {"code": "SOLEIL"}),
     FlowState("survey_admin", "confirm", {"purpose": "send", "questionnaire_id": 7}),
     FlowState("a_flow_that_was_removed", "somewhere", {"x": 1}),
+    FlowState("appliance_exercise", "rate", {"ratings": {"fridge": "essential"}}),
+    FlowState("appliance_exercise", "suggest", {"suggestions": "the dryer"}),
 ]
 DAMAGED_MENUS = [
     FlowState("menu", "choose", {"paused": "language"}),
@@ -90,9 +97,9 @@ def test_every_flow_has_a_unique_name_and_the_menu_keys_are_flow_names() -> None
         keys = [c.key for c in menu.menu_choices(_who(role=role))]
         assert keys == [flow.name for flow in menu_flows(_who(role=role))]
     assert [c.key for c in menu.menu_choices(_who())] == [
-        "consumption", "my_data", "language", "forget_me", "help"]
+        "consumption", "appliance_exercise", "my_data", "language", "forget_me", "help"]
     assert [c.key for c in menu.menu_choices(_who(role=Role.FACILITATOR))] == [
-        "plan_alert", "share_kit", "send_survey", "survey_results",
+        "plan_alert", "share_kit", "send_survey", "survey_results", "gestures_together",
         "consumption", "my_data", "language", "forget_me", "help"]
 
 
@@ -119,8 +126,9 @@ def test_a_damaged_or_stale_state_resumes_politely(state: FlowState, locale: str
         assert result.replies[0].text.startswith(lost)
     # Paused behind the menu, then continued: the same polite start.
     shown = route(_message("menu"), _who(locale), state, _directory())
-    assert _numbers(shown)[menu.RESUME] == 6
-    resumed = route(_message("6"), _who(locale), shown.state, _directory())
+    resume = len(menu.menu_choices(_who(locale))) + 1
+    assert _numbers(shown)[menu.RESUME] == resume
+    resumed = route(_message(str(resume)), _who(locale), shown.state, _directory())
     assert resumed.state.flow == "menu" and resumed.effects == ()
     assert resumed.replies[0].text.startswith(lost)
 
