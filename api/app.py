@@ -18,6 +18,7 @@ from api.limits import BodyLimitMiddleware, body_limit_for
 from api.roles import ServeRole
 from api.routes import (
     alerts,
+    communities,
     gestures,
     health,
     households,
@@ -26,6 +27,7 @@ from api.routes import (
     meters,
     questionnaires,
     webhooks,
+    workshops,
 )
 from bot.channels.telegram_link import PollLock, TelegramLink
 from core.clock import Clock, utc_now
@@ -86,10 +88,12 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
         return app
     app.include_router(webhooks.router)
     app.include_router(media.router)
+    app.include_router(communities.router)
     app.include_router(alerts.router)
     app.include_router(households.router)
     app.include_router(meters.router)
     app.include_router(impact.router)
     app.include_router(questionnaires.router)
     app.include_router(gestures.router)
+    app.include_router(workshops.router)
     return app

@@ -34,6 +34,7 @@ from bot.flows.meter_digest import MeterDigestMessages
 from bot.flows.results import AlertResultMessages
 from bot.outbound.dispatch import DispatchReport, RateLimiter, dispatch_forever
 from bot.rendering.survey_invitations import campaign_message
+from bot.rendering.workshops import WORDING as WORKSHOP_WORDING
 from core.clock import utc_now
 from core.config import Settings, get_settings
 from core.db import make_engine, migrate, session_scope
@@ -46,6 +47,7 @@ from scheduler.campaigns import run_due_campaigns
 from scheduler.digests import send_meter_digests
 from scheduler.results import send_due_results
 from scheduler.runner import TICK_SECONDS, build_scheduler
+from scheduler.workshops import run_due_workshop_steps
 
 log = logging.getLogger(__name__)
 # The technician's digest arrives in the morning, community time.
@@ -91,6 +93,8 @@ def start_scheduler(engine: Engine, settings: Settings,
     jobs: dict[str, Callable[[], object]] = {
         # Campaigns are claimed row by row (SKIP LOCKED): workers share them.
         "campaigns": lambda: run_due_campaigns(engine, campaign_message),
+        # Workshop reminders and follow-ups: steps claimed row by row too.
+        "workshops": lambda: run_due_workshop_steps(engine, WORKSHOP_WORDING),
         # Not rows to claim: one worker per tick does them, the others skip.
         "results": one_at_a_time(engine, "results", lambda: send_due_results(
             engine, results, post_to_groups=post_to_groups)),

@@ -167,3 +167,24 @@ def resolve_audience(session: Session, community_id: int, spec: AudienceSpec,
         if muted:
             members = [(c, i) for c, i in members if c.id not in muted]
     return Audience(members)
+
+
+def reachable_members(session: Session, contact_ids: Iterable[int]
+                      ) -> list[tuple[Contact, ChannelIdentity]]:
+    """These contacts (in the given order), each with the address to write to, leaving
+    out anyone stopped, without consent, erased or unreachable: for messages to people
+    already chosen (a cancellation to those who said Yes, a freed place)."""
+    wanted = list(dict.fromkeys(contact_ids))
+    if not wanted:
+        return []
+    rows = session.exec(
+        select(Contact, ChannelIdentity)
+        .join(ChannelIdentity, col(ChannelIdentity.contact_id) == Contact.id)
+        .where(col(Contact.id).in_(wanted), col(Contact.consented_at).is_not(None),
+               col(Contact.opted_out_at).is_(None), col(ChannelIdentity.reachable).is_(True))
+        .order_by(col(Contact.id), col(ChannelIdentity.last_inbound_at).desc())).all()
+    chosen: dict[int, tuple[Contact, ChannelIdentity]] = {}
+    for contact, identity in rows:
+        assert contact.id is not None
+        chosen.setdefault(contact.id, (contact, identity))
+    return [chosen[contact_id] for contact_id in wanted if contact_id in chosen]

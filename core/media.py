@@ -30,19 +30,32 @@ class MediaFile(SQLModel, table=True):
 
 def store_png(session: Session, png: bytes, now: datetime, ttl: timedelta = MEDIA_TTL) -> str:
     """Keep the image and return its token."""
+    return store_file(session, png, "image/png", now, ttl)
+
+
+def store_file(session: Session, data: bytes, content_type: str, now: datetime,
+               ttl: timedelta = MEDIA_TTL) -> str:
+    """Keep a file (an image, a calendar file) and return its token."""
     token = secrets.token_urlsafe(32)
-    session.add(MediaFile(token=token, data=png, created_at=now, expires_at=now + ttl))
+    session.add(MediaFile(token=token, content_type=content_type, data=data, created_at=now,
+                          expires_at=now + ttl))
     session.flush()
     return token
 
 
-def load_png(session: Session, token: str, now: datetime) -> bytes | None:
-    """The image for a live token; None for an unknown or expired one."""
+def load_file(session: Session, token: str, content_type: str, now: datetime
+              ) -> bytes | None:
+    """The file of that type for a live token; None for an unknown or expired one."""
     media = session.exec(select(MediaFile).where(MediaFile.token == token)).first()
-    if media is None or as_utc(media.expires_at) <= now:
+    if media is None or media.content_type != content_type or as_utc(media.expires_at) <= now:
         return None
     return media.data
 
 
-def media_path(token: str) -> str:
-    return f"/media/{token}.png"
+def load_png(session: Session, token: str, now: datetime) -> bytes | None:
+    """The image for a live token; None for an unknown or expired one."""
+    return load_file(session, token, "image/png", now)
+
+
+def media_path(token: str, extension: str = "png") -> str:
+    return f"/media/{token}.{extension}"

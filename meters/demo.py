@@ -5,9 +5,11 @@ summer or winter), so reference days on either side of a clock change line up as
 would in real data. Deterministic (seeded) so the demo looks the same every time. A few
 single slots are left invalid, as real Flukso data has them, never during the demo's alert.
 
-The demo also records one past alert (two evenings ago, 18:00-21:00) in which each home
+The demo also records one past alert (last week: six evenings ago, 18:00-21:00, still on
+the "My last 7 days" chart) in which each home
 used a known share less; ``DemoEnergy`` says what was injected, so a test can hold the
-measured impact against it.
+measured impact against it. ``seed_demo_story`` then tells that alert whole: its collective
+result and the neighbours' answers to its questionnaire.
 """
 
 from __future__ import annotations
@@ -19,10 +21,14 @@ import numpy as np
 import pandas as pd
 from sqlmodel import Session, col, select
 
-from core.alerts import AlertKind, AlertPlanError, plan_alert
+from core.alerts import Alert, AlertKind, AlertPlanError, AlertStatus, plan_alert
+from core.clock import as_utc
+from core.demo import seed_demo_answers, seed_demo_neighbours
 from core.metering import SLOT_SECONDS, Energy15, Meter, MeterRole
 from core.models import Community, Household
+from core.results import AlertResult, ResultReason, ResultStatus
 from meters.analysis.impact import REBOUND_AFTER
+from meters.analysis.service import impact_of
 from meters.slot_sql import insert_many, slot_starts_for
 from meters.store import add_meter
 
@@ -30,6 +36,8 @@ DEMO_WEEKS = 9
 SLOTS_PER_DAY = 96
 ALERT_LOCAL_HOUR = 18
 ALERT_MINUTES = 180
+# Last week, yet inside "My last 7 days", where the alert is shaded.
+DAYS_BACK = 6
 # Each home used between none and this share less during the demo alert.
 MAX_REDUCTION = 0.3
 INVALID_SHARE = 0.01
@@ -53,9 +61,9 @@ class DemoEnergy:
 
 
 def demo_alert_window(now: datetime, timezone: str) -> tuple[datetime, datetime]:
-    """18:00-21:00 local, two evenings ago (three if the rebound window is not over)."""
+    """18:00-21:00 local, six evenings ago (seven if the rebound window is not over)."""
     today = pd.Timestamp(now).tz_convert(timezone).normalize()
-    for days_back in (2, 3):
+    for days_back in (DAYS_BACK, DAYS_BACK + 1):
         start = (today - pd.Timedelta(days=days_back)).tz_localize(None) + pd.Timedelta(
             hours=ALERT_LOCAL_HOUR)
         local = start.tz_localize(timezone)
@@ -125,3 +133,57 @@ def seed_demo_energy(session: Session, community_id: int, now: datetime,
     except AlertPlanError:  # another alert already there: the data stays, without its alert
         return DemoEnergy(written)
     return DemoEnergy(written, alert.id, reduction, usual_kwh)
+
+
+@dataclass(frozen=True)
+class DemoStory:
+    """What ``seed_demo_story`` found or added: the past alert, its collective result and the
+    neighbours' answers to its questionnaire."""
+
+    alert_id: int | None
+    result: AlertResult | None = None
+    answers: int = 0
+
+
+def demo_alert(session: Session, community_id: int, now: datetime) -> Alert | None:
+    """The demo's past alert: the community's latest recorded one that has ended."""
+    return session.exec(select(Alert).where(
+        Alert.community_id == community_id, Alert.status == AlertStatus.RECORDED.value,
+        col(Alert.ends_at) <= now).order_by(col(Alert.ends_at).desc())).first()
+
+
+def record_demo_result(session: Session, alert: Alert, recipients: int, now: datetime
+                       ) -> AlertResult:
+    """The collective result of the demo's alert, as the scheduler would have recorded it
+    after sending it (measured on the demo's energy, same slots as every result)."""
+    assert alert.id is not None
+    existing = session.exec(select(AlertResult).where(AlertResult.alert_id == alert.id)).first()
+    if existing is not None:
+        return existing
+    impact = impact_of(session, alert, "same_slots").community
+    result = AlertResult(alert_id=alert.id, status=ResultStatus.SENT.value,
+                         reason=ResultReason.DATA_COMPLETE.value,
+                         households_valid=impact.households_valid, shown=impact.shown,
+                         delta_kwh=impact.delta_kwh, percent=impact.percent,
+                         recipients=recipients,
+                         decided_at=as_utc(alert.ends_at) + REBOUND_AFTER)
+    session.add(result)
+    session.flush()
+    return result
+
+
+def seed_demo_story(session: Session, community_id: int, now: datetime) -> DemoStory:
+    """The demo's past alert told whole: a resident in each home, the alert's collective
+    result, and a dozen answers to its questionnaire (load the questionnaires first). Once:
+    seeding again adds nothing. Other parts of the story (gestures, staff invites) are
+    seeded by their own functions next to this one."""
+    community = session.get(Community, community_id)
+    assert community is not None
+    alert = demo_alert(session, community_id, now)
+    if alert is None or alert.id is None:
+        return DemoStory(None)
+    neighbours = seed_demo_neighbours(session, community, now)
+    result = record_demo_result(session, alert, len(neighbours), now)
+    answered_at = as_utc(alert.ends_at) + timedelta(minutes=20)
+    answers = seed_demo_answers(session, neighbours, alert.id, answered_at)
+    return DemoStory(alert.id, result, answers)

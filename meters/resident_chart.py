@@ -1,9 +1,10 @@
 """What a resident's chart needs, in one call: their household's consumption, the alert to
-shade, and their own figures for the last measured alert, all from one load of the data.
+shade, and their own figures for the last measured alert, all from one load of the data
+(with the group's result for that alert, as the community was sent it).
 
 The bot words and draws it (``bot/rendering/energy_charts.py``); nothing here knows a
 language or matplotlib. Only the household's own data is read: no neighbour's figure ever
-reaches a resident's chart.
+reaches a resident's chart; the group's is the aggregate every member was sent.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from sqlmodel import Session, col, select
 from core.alerts import Alert, AlertStatus
 from core.clock import as_utc
 from core.models import Community, Household
+from core.results import AlertResult, ResultStatus
 from meters.analysis import impact as analysis
-from meters.analysis.impact import HouseholdImpact
+from meters.analysis.impact import CommunityImpact, HouseholdImpact
 from meters.analysis.service import (
     alert_window,
     energy_span,
@@ -50,6 +52,9 @@ class MeasuredAlert:
     impact: HouseholdImpact
     # A drill: the resident is told it was an exercise.
     drill: bool = False
+    # The collective result the community was sent for it, when it had figures to show (from
+    # k households): the group's figure next to the resident's own.
+    group: CommunityImpact | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,15 @@ def _shaded(alerts: list[Alert], week_end: datetime) -> tuple[datetime, datetime
     return max(recent, default=None)
 
 
+def _group_result(session: Session, alert_id: int) -> CommunityImpact | None:
+    """The alert's collective result as it was sent, if it showed figures."""
+    result = session.exec(select(AlertResult).where(AlertResult.alert_id == alert_id)).first()
+    if result is None or result.status != ResultStatus.SENT.value or not result.shown:
+        return None
+    return CommunityImpact(households_valid=result.households_valid, shown=True,
+                           delta_kwh=result.delta_kwh, percent=result.percent)
+
+
 def resident_chart_data(session: Session, household_id: int, kind: ChartKind, now: datetime
                         ) -> ResidentChartData:
     """Everything the chart of ``kind`` needs for one household, from one load of its data.
@@ -111,7 +125,8 @@ def resident_chart_data(session: Session, household_id: int, kind: ChartKind, no
             impact = analysis.alert_impact(
                 part, window, other_alerts=other_alert_windows(session, alert, community),
                 k=community.privacy_k).households[0]
-        measured = MeasuredAlert(alert.id, window.start, window.end, impact, alert.drill)
+        measured = MeasuredAlert(alert.id, window.start, window.end, impact, alert.drill,
+                                 _group_result(session, alert.id))
     shaded = _shaded(_recent_alerts(session, household, week_end - WEEK), week_end)
     if measured is not None:
         inside = week_end - WEEK <= measured.start <= week_end

@@ -1,16 +1,25 @@
-"""The `voisins` command: database, chat, demo, serve, and the alert and meters sub-commands."""
+"""The `voisins` command: database, chat, demo, serve, and the alert, meters, community and
+households sub-commands."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
+from zoneinfo import ZoneInfo
 
 import typer
+from sqlmodel import Session
 
 from api.cli.alerts import alert_app
+from api.cli.communities import community_app, households_app
 from api.cli.meters import app as meters_app
 from api.roles import ServeRole
+from core.clock import as_utc
 from core.config import get_settings
 from core.db import make_engine, migrate, session_scope
+from core.models import Community
+
+if TYPE_CHECKING:
+    from meters.demo import DemoStory
 
 HELP_WORDS = {"fr": "AIDE", "nl": "HULP", "en": "HELP", "ar": "مساعدة", "es": "AYUDA"}
 
@@ -19,6 +28,8 @@ db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(alert_app, name="alert")
 app.add_typer(meters_app, name="meters")
+app.add_typer(community_app, name="community")
+app.add_typer(households_app, name="households")
 
 
 @db_app.command("upgrade")
@@ -84,19 +95,46 @@ def demo(
     from core.demo import DEMO_SLUG, seed_demo
     from core.gestures import load_gestures
     from core.questionnaires.content import load_content
-    from meters.demo import seed_demo_energy
+    from meters.demo import seed_demo_energy, seed_demo_story
 
     engine = make_engine()
     migrate(engine)
     with session_scope(engine) as session:
+        now = utc_now()
         community = seed_demo(session)
         assert community.id is not None
-        seed_demo_energy(session, community.id, utc_now())
-        load_content(session, utc_now())
-        load_gestures(session, utc_now())
+        seed_demo_energy(session, community.id, now)
+        load_content(session, now)
+        load_gestures(session, now)
+        story = seed_demo_story(session, community.id, now)
         typer.echo(f"Demo community '{community.name}': join code {community.join_code}, "
                    "household codes MAISON01 … MAISON12.")
+        for line in _story_lines(session, story):
+            typer.echo(line)
     _chat(DEMO_SLUG, "demo-resident", lang)
+
+
+def _story_lines(session: Session, story: DemoStory) -> list[str]:
+    """What the demo has to show, in a few lines before the chat starts."""
+    from core.alerts import Alert
+
+    alert = session.get(Alert, story.alert_id) if story.alert_id else None
+    if alert is None or story.result is None:
+        return []
+    community = session.get(Community, alert.community_id)
+    assert community is not None
+    local = as_utc(alert.starts_at).astimezone(ZoneInfo(community.timezone))
+    end = as_utc(alert.ends_at).astimezone(ZoneInfo(community.timezone))
+    result = story.result
+    together = (f"{result.households_valid} homes together {result.percent:+.0f} %"
+                if result.shown and result.percent is not None else "not enough data")
+    return [
+        f"Past alert {local:%a %d %b %H:%M}-{end:%H:%M} (#{alert.id}): {together}; "
+        f"{story.answers} answers to its questionnaire.",
+        "Try: link your home with MAISON05, then My consumption > The last alert (your "
+        "figure and the group's).",
+        "Staff view: voisins chat --as demo-facilitator > Survey results.",
+    ]
 
 
 @app.command()

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Response
 
 from api.deps import ClockDep, SessionDep
 from api.errors import error_responses
-from core.media import load_png
+from core.media import load_file, load_png
 
 router = APIRouter(tags=["media"])
 
@@ -22,3 +22,16 @@ def media_png(token: str, session: SessionDep, clock: ClockDep) -> Response:
         raise HTTPException(status_code=404, detail="not found")
     return Response(content=png, media_type="image/png",
                     headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/media/{token}.ics", response_class=Response, responses={
+    200: {"description": "a workshop's calendar file", "content": {"text/calendar": {
+        "schema": {"type": "string"}}}},
+    **error_responses(404)})
+def media_ics(token: str, session: SessionDep, clock: ClockDep) -> Response:
+    ics = load_file(session, token, "text/calendar", clock())
+    if ics is None:
+        raise HTTPException(status_code=404, detail="not found")
+    return Response(content=ics, media_type="text/calendar; charset=utf-8",
+                    headers={"Cache-Control": "private, max-age=3600",
+                             "Content-Disposition": 'attachment; filename="workshop.ics"'})

@@ -29,7 +29,7 @@ from bot.outbound.dispatch import PermanentSendError, TransientSendError
 from core.clock import Clock, utc_now
 from core.config import Settings
 from core.db import session_scope
-from core.media import load_png
+from core.media import load_file
 from core.messages import IncomingMessage
 from core.models import ChannelIdentity, ChannelKind, OutboxMessage
 
@@ -224,6 +224,12 @@ class TelegramSender:
     def send(self, row: OutboxMessage, identity: ChannelIdentity) -> str | None:
         payload = row.payload
         text = str(payload.get("text") or "")
+        document = self._file(payload, "document_token", "text/calendar")
+        if document is not None:
+            # First, so that the buttons of the text stay the last thing on screen.
+            name = str(payload.get("document_name") or "file")
+            self.call("sendDocument", data={"chat_id": identity.address},
+                      files={"document": (name, document, "text/calendar")})
         markup = telegram_keyboard(choices_of(payload))
         png = self._image(payload)
         if png is not None:
@@ -248,11 +254,14 @@ class TelegramSender:
         return _message_ref(identity, self.call("sendMessage", body=body))
 
     def _image(self, payload: dict[str, Any]) -> bytes | None:
-        token = payload.get("image_token")
+        return self._file(payload, "image_token", "image/png")
+
+    def _file(self, payload: dict[str, Any], key: str, content_type: str) -> bytes | None:
+        token = payload.get(key)
         if not token or self.engine is None:
             return None
         with session_scope(self.engine) as session:
-            return load_png(session, str(token), self.clock())
+            return load_file(session, str(token), content_type, self.clock())
 
 
 def _utf16_length(text: str) -> int:

@@ -6,7 +6,13 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.flows.base import ChannelView, CommunityView, HouseholdView, StoredFacts
+from bot.flows.base import (
+    ChannelView,
+    CommunityView,
+    HouseholdView,
+    InvitationView,
+    StoredFacts,
+)
 from core.alerts import AlertPlanError, audience_for, check_plan, cluster_id_by_name
 from core.clock import utc_now
 from core.communities import community_by_join_code, household_by_code
@@ -16,6 +22,7 @@ from core.metering import Meter
 from core.models import ChannelIdentity, Cluster, Community, Contact, Household
 from core.questionnaires.definition import Definition
 from core.questionnaires.storage import SqlQuestionnaires, list_questionnaires
+from core.workshops import invitations_of, text_for
 
 
 def community_view(community: Community) -> CommunityView:
@@ -106,3 +113,11 @@ class SqlDirectory:
     def exercise_suggestions(self, contact_id: int, slugs: tuple[str, ...]
                              ) -> tuple[tuple[str, dict[str, str]], ...]:
         return exercise_suggestions(self.session, contact_id, slugs)
+
+    def invitations(self, contact_id: int, locale: str) -> tuple[InvitationView, ...]:
+        return tuple(
+            InvitationView(workshop_id=workshop.id or 0,
+                           title=text_for(workshop.title, workshop, locale)[0],
+                           starts_at=workshop.starts_at, ends_at=workshop.ends_at,
+                           place=workshop.place, answer=answer)
+            for workshop, answer in invitations_of(self.session, contact_id, self.now))

@@ -12,6 +12,7 @@ from bot.conversation.directory import SqlDirectory, community_view
 from bot.conversation.router import route
 from bot.flows import questionnaire
 from bot.flows.base import (
+    AnswerWorkshop,
     ChooseSuggestedGesture,
     Directory,
     Effect,
@@ -44,6 +45,7 @@ from bot.rendering.gestures_together import (
 )
 from bot.rendering.share_kit import kit_locales, share_kits
 from bot.rendering.survey_results import apply_campaign_effect, survey_results_replies
+from bot.rendering.workshops import apply_answer
 from core import alerts, contacts, conversations, outbox
 from core.alerts import Alert, AlertIntent, AlertKind, AlertPlanError
 from core.clock import Clock, utc_now
@@ -171,6 +173,12 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
             if session.get(Alert, effect.alert_id) is not None:
                 alerts.record_intent(session, effect.alert_id, contact.id,
                                      AlertIntent(effect.intent), now)
+        elif isinstance(effect, AnswerWorkshop) and who is not None:
+            # What the answer meant (a place, the waiting list, too late) replaces the
+            # flow's plain menu.
+            return EffectOutcome(replace=(apply_answer(session, contact, who,
+                                                       effect.workshop_id, effect.answer,
+                                                       now),))
         elif isinstance(effect, PlanAlert):
             problem = _plan_alert(session, contact, effect, now, who)
             if problem:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from bot.conversation.choices import match_choice
-from bot.flows import alert, enrolment, link_home, menu, stop
+from bot.flows import alert, enrolment, link_home, menu, stop, workshop
 from bot.flows.base import Directory, FlowResult, FlowState, Who
 from bot.flows.consumption import CONSUMPTION
 from bot.flows.enrolment import ENROLMENT, EnrolmentState
@@ -102,6 +102,9 @@ def _route_member(message: IncomingMessage, who: Who, state: FlowState, director
         # paused (an open "are you joining in?" is answered by the button itself).
         keep = None if paused is None or paused.flow == alert.FLOW else paused
         return alert.answer_button(message, who, keep)
+    if workshop.is_workshop_button(message):
+        keep = None if paused is None or paused.flow == workshop.FLOW else paused
+        return workshop.answer_button(message, who, keep)
     if word is GlobalWord.HELP:
         return menu.show_help(who, paused=paused)
     if word is GlobalWord.MENU or word is GlobalWord.START:

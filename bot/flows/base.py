@@ -85,6 +85,18 @@ class Who:
 
 
 @dataclass(frozen=True)
+class InvitationView:
+    """A workshop the reader was invited to and may still answer."""
+
+    workshop_id: int
+    title: str  # in the reader's language, else the facilitator's
+    starts_at: datetime
+    ends_at: datetime
+    place: str
+    answer: str | None  # a core.workshop_tables.Answer, None before any answer
+
+
+@dataclass(frozen=True)
 class ChannelView:
     channel: str
     address: str
@@ -138,6 +150,10 @@ class Directory(Protocol):
                              ) -> tuple[tuple[str, dict[str, str]], ...]:
         """Of ``slugs``, the catalogue gestures the resident could still choose, in that order,
         with their text per language (none when they already have three)."""
+        ...
+
+    def invitations(self, contact_id: int, locale: str) -> tuple[InvitationView, ...]:
+        """The workshops still open that the contact was invited to, soonest first."""
         ...
 
 
@@ -205,6 +221,15 @@ class ShowSurveyResults:
 
 
 @dataclass(frozen=True)
+class AnswerWorkshop:
+    """Yes, maybe or no to a workshop: the inbox records it and words the outcome (a Yes
+    may go on the waiting list)."""
+
+    workshop_id: int
+    answer: str
+
+
+@dataclass(frozen=True)
 class PlanAlert:
     starts_at: str  # ISO-8601 with offset
     duration_minutes: int
@@ -235,8 +260,8 @@ class ShowGesturesTogether:
 ExerciseEffect = RecordApplianceRatings | ChooseSuggestedGesture | ShowGesturesTogether
 
 Effect = (Enrol | LinkHousehold | SetLocale | OptOut | OptIn | Erase | RecordAlertIntent
-          | PlanAlert | SendChart | SendShareKit | StartCampaign | ShowSurveyResults
-          | QuestionnaireEffect | ExerciseEffect)
+          | PlanAlert | AnswerWorkshop | SendChart | SendShareKit | StartCampaign
+          | ShowSurveyResults | QuestionnaireEffect | ExerciseEffect)
 
 
 @dataclass(frozen=True)

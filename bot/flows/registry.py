@@ -24,6 +24,7 @@ from bot.flows import (
     questionnaire,
     share_kit,
     survey_admin,
+    workshop,
 )
 from bot.flows.base import Flow, FlowData, FlowState, Who
 
@@ -35,6 +36,7 @@ FLOWS: tuple[Flow[Any], ...] = (
     gestures_together.GESTURES_TOGETHER,
     appliance_exercise.APPLIANCE_EXERCISE,
     consumption.CONSUMPTION,
+    workshop.WORKSHOP,
     my_data.MY_DATA,
     language.LANGUAGE,
     forget_me.FORGET_ME,

@@ -20,9 +20,10 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from bot.flows.alert import drill_label
 from bot.flows.base import Who
 from bot.flows.consumption import no_meter_text
-from bot.flows.results import own_result_words
+from bot.flows.results import community_result_text, own_result_words
 from bot.i18n import translator
 from core.db import session_scope
 from core.media import store_png
@@ -72,9 +73,12 @@ def word_and_draw(data: ResidentChartData, locale: str, now: datetime,
         return ChartReply(t.gettext("No alert has been measured for your home yet, so here "
                                     "are your last 7 days.") + "\n" + week.caption, week.png)
     alert = data.measured_alert
-    return ChartReply(own_result_words(t, alert.start, data.timezone, alert.impact, role,
-                                       alert.drill),
-                      week.png)
+    text = own_result_words(t, alert.start, data.timezone, alert.impact, role, alert.drill)
+    if alert.group is not None:
+        # The group's figure under one's own: the message every member was sent after it.
+        group = community_result_text(t, alert.group)
+        text += "\n" + (drill_label(t, group) if alert.drill else group)
+    return ChartReply(text, week.png)
 
 
 Draw = Callable[[ResidentChartData, str, datetime, str], ChartReply]

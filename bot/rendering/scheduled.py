@@ -14,7 +14,8 @@ from core.messages import ConversationOpening
 
 # Conversations a scheduled message may take over: those the bot itself opened. A resident
 # in the middle of something they started (joining, erasing, planning) is not interrupted.
-REPLACEABLE_FLOWS: frozenset[str | None] = frozenset({None, "menu", "alert", "questionnaire"})
+REPLACEABLE_FLOWS: frozenset[str | None] = frozenset({None, "menu", "alert", "questionnaire",
+                                                       "workshop"})
 # How long the "are you joining in?" question waits for an answer after the start.
 DEFAULT_WAIT = timedelta(hours=24)
 

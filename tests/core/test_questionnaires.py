@@ -441,7 +441,8 @@ def test_create_version_and_list(engine: Engine) -> None:
 def test_load_content_is_idempotent(engine: Engine, tmp_path) -> None:
     with session_scope(engine) as session:
         loaded = load_content(session, NOW)
-        assert sorted(r.slug for r in loaded) == ["general_survey", "post_alert"]
+        assert sorted(r.slug for r in loaded) == ["general_survey", "post_alert",
+                                                  "workshop_follow_up"]
         again = load_content(session, NOW)
         assert [r.id for r in again] == [r.id for r in loaded]
         (tmp_path / "sample.yaml").write_text(yaml.safe_dump(sample(), allow_unicode=True),

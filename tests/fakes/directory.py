@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.flows.base import ChannelView, CommunityView, HouseholdView, StoredFacts
+from bot.flows.base import (
+    ChannelView,
+    CommunityView,
+    HouseholdView,
+    InvitationView,
+    StoredFacts,
+)
 from core.questionnaires.definition import Definition
 
 DEMO = CommunityView(id=1, slug="demo", name="Les Voisins", timezone="Europe/Brussels",
@@ -21,6 +27,8 @@ class MemoryDirectory:
     questionnaires: dict[int, Definition] = field(default_factory=dict)
     # What the exercise may suggest: slug -> text per language (None: every slug, in English).
     gestures: dict[str, dict[str, str]] | None = None
+    # Contact id → the workshops they may answer.
+    invited: dict[int, tuple[InvitationView, ...]] = field(default_factory=dict)
 
     def community_by_join_code(self, code: str) -> CommunityView | None:
         return self.communities.get(code.upper())
@@ -65,3 +73,6 @@ class MemoryDirectory:
         if self.gestures is None:
             return tuple((slug, {"en": slug.replace("_", " ")}) for slug in slugs)
         return tuple((slug, self.gestures[slug]) for slug in slugs if slug in self.gestures)
+
+    def invitations(self, contact_id: int, locale: str) -> tuple[InvitationView, ...]:
+        return self.invited.get(contact_id, ())

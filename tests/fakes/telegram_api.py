@@ -22,7 +22,7 @@ from typing import Any
 
 from tests.fakes.loopback import Answer, LoopbackServer, RecordedRequest, json_answer, load_fixture
 
-SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "editMessageText"})
+SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "editMessageText"})
 BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Voisins",
             "username": "voisins_bot"}
 
@@ -36,6 +36,7 @@ class SentMessage:
     photo: bytes | None
     message_id: int
     at: float
+    document: bytes | None = None
 
 
 def _decoded(value: Any) -> Any:
@@ -100,7 +101,13 @@ class FakeTelegram:
 
     def texts_to(self, chat_id: int | str) -> list[str]:
         with self._lock:
-            return [m.text or "" for m in self.sent if str(m.chat_id) == str(chat_id)]
+            return [m.text or "" for m in self.sent if str(m.chat_id) == str(chat_id)
+                    and m.method != "sendDocument"]
+
+    def documents_to(self, chat_id: int | str) -> list[bytes]:
+        with self._lock:
+            return [m.document or b"" for m in self.sent if str(m.chat_id) == str(chat_id)
+                    and m.method == "sendDocument"]
 
     def __enter__(self) -> FakeTelegram:
         self._server.start()
@@ -176,15 +183,15 @@ class FakeTelegram:
                                     "description": "Bad Gateway" if status == 502
                                     else "Internal Server Error"})
 
-    def _message(self, method: str, fields: dict[str, Any], photo: bytes | None
-                 ) -> dict[str, Any]:
+    def _message(self, method: str, fields: dict[str, Any], photo: bytes | None,
+                 document: bytes | None = None) -> dict[str, Any]:
         with self._lock:
             self._next_message_id += 1
             message_id = self._next_message_id
             chat_id = _chat_id(fields.get("chat_id"))
             text = fields.get("text", fields.get("caption"))
             self.sent.append(SentMessage(method, chat_id, text, fields.get("reply_markup"),
-                                         photo, message_id, time.monotonic()))
+                                         photo, message_id, time.monotonic(), document))
         result = copy.deepcopy(load_fixture("telegram/result_send_message.json")["result"])
         result.update(message_id=message_id, date=int(time.time()),
                       chat={"id": chat_id, "type": "private" if isinstance(chat_id, int)
@@ -244,6 +251,11 @@ class FakeTelegram:
     def _m_sendPhoto(self, fields: dict[str, Any], request: RecordedRequest) -> Any:
         photo = request.files.get("photo")
         return self._message("sendPhoto", fields, photo if photo is not None else b"")
+
+    def _m_sendDocument(self, fields: dict[str, Any], request: RecordedRequest) -> Any:
+        document = request.files.get("document")
+        return self._message("sendDocument", fields, None,
+                             document if document is not None else b"")
 
     def _m_editMessageText(self, fields: dict[str, Any],
                            request: RecordedRequest) -> Any:

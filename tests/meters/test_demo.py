@@ -16,8 +16,8 @@ from meters.demo import seed_demo_energy
 
 @pytest.mark.parametrize("now", [
     datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
-    datetime(2026, 10, 27, 20, 0, tzinfo=UTC),  # the alert on the day the clocks go back
-    datetime(2026, 3, 31, 20, 0, tzinfo=UTC),  # reference weeks before the clocks go forward
+    datetime(2026, 10, 31, 20, 0, tzinfo=UTC),  # the alert on the day the clocks go back
+    datetime(2026, 4, 4, 12, 0, tzinfo=UTC),  # the alert on the day the clocks go forward
 ])
 def test_the_demo_measures_what_was_injected(engine: Engine, now: datetime) -> None:
     with session_scope(engine) as session:

@@ -8,8 +8,7 @@ from bot.flows.base import Enrol, LinkHousehold, Who
 from bot.flows.enrolment import consent_parts, consent_text
 from bot.i18n import translator
 from core.config import SUPPORTED_LOCALES
-from tests.bot.flows.conversation import Conversation
-from tests.bot.flows.test_member_flows import MENU_KEYS as RESIDENT_MENU
+from tests.bot.flows.conversation import RESIDENT_MENU, Conversation
 
 YES = {"fr": "oui", "nl": "ja", "en": "yes", "ar": "نعم", "es": "sí"}
 NO = {"fr": "Non", "nl": "nee", "en": "NO", "ar": "لا", "es": "no"}
@@ -54,7 +53,7 @@ def test_join_language_consent_household_welcome(locale: str, channel: str) -> N
         assert chat.choice_keys == []
     else:
         assert t.gettext("What would you like to do?") in chat.text
-        assert chat.choice_keys == RESIDENT_MENU
+        assert chat.choice_keys == list(RESIDENT_MENU)
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)

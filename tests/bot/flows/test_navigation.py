@@ -20,8 +20,7 @@ from core.db import session_scope
 from core.messages import IncomingMessage
 from core.models import Role
 from core.questionnaires.storage import create_questionnaire, definition_of
-from tests.bot.flows.conversation import Conversation, member
-from tests.bot.flows.test_member_flows import MENU_KEYS as RESIDENT_MENU
+from tests.bot.flows.conversation import RESIDENT_MENU, Conversation, member
 from tests.bot.flows.test_registry import WAITING
 from tests.fakes.directory import DEMO, MemoryDirectory
 from tests.fakes.energy import seed_energy
@@ -68,16 +67,16 @@ def test_after_a_chart_the_menu_or_the_hint_comes_last(locale: str, channel: str
 @pytest.mark.parametrize("locale", ["fr", "ar"])
 def test_a_number_after_a_chart_means_what_the_resident_was_shown(locale: str,
                                                                    channel: str) -> None:
-    # The Dutch resident of the report: a chart, then "3" meaning "the last alert".
+    # The Dutch resident of the report: a chart, then "4" meaning "the last alert".
     chat = _with_meter_data(locale, channel)
     language = str(RESIDENT_MENU.index("language") + 1)
     for text in ("menu", "1", "1", language):
         chat.says(text, at=NOW)
     if channel in HINT_CHANNELS:
-        # Only the hint was shown: "3" brings the menu, nothing is acted on.
+        # Only the hint was shown: "4" brings the menu, nothing is acted on.
         assert chat.state.flow == "menu" and chat.effects[-1].__class__.__name__ == "SendChart"
         assert chat.text == translator(locale).gettext("What would you like to do?")
-        assert chat.choice_keys == RESIDENT_MENU
+        assert chat.choice_keys == list(RESIDENT_MENU)
         chat.says(language, at=NOW)
     # The number read against the menu on screen: Change language.
     assert chat.state.flow == "language" and chat.choice_keys == LANGUAGE_KEYS
@@ -178,6 +177,6 @@ def test_on_sms_a_number_after_the_hint_brings_the_menu(locale: str) -> None:
     assert chat.text.endswith(menu_hint(chat.who))
     chat.says("4")
     assert chat.state.flow == "menu" and not chat.effects[1:]
-    assert chat.choice_keys == RESIDENT_MENU
+    assert chat.choice_keys == list(RESIDENT_MENU)
     chat.says(str(RESIDENT_MENU.index("forget_me") + 1))
     assert chat.state.flow == "forget_me"

@@ -97,10 +97,11 @@ def test_every_flow_has_a_unique_name_and_the_menu_keys_are_flow_names() -> None
         keys = [c.key for c in menu.menu_choices(_who(role=role))]
         assert keys == [flow.name for flow in menu_flows(_who(role=role))]
     assert [c.key for c in menu.menu_choices(_who())] == [
-        "consumption", "appliance_exercise", "my_data", "language", "forget_me", "help"]
+        "consumption", "appliance_exercise", "workshop", "my_data", "language", "forget_me",
+        "help"]
     assert [c.key for c in menu.menu_choices(_who(role=Role.FACILITATOR))] == [
         "plan_alert", "share_kit", "send_survey", "survey_results", "gestures_together",
-        "consumption", "my_data", "language", "forget_me", "help"]
+        "consumption", "workshop", "my_data", "language", "forget_me", "help"]
 
 
 @pytest.mark.parametrize("state", WAITING, ids=lambda s: s.flow)
