@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import Depends, FastAPI
 from sqlalchemy.engine import Engine
 
+from api.audit_log import AuditLogMiddleware
 from api.auth import FailedLogins
 from api.deps import no_nul_in_url
 from api.errors import VALIDATION_SHAPE, install_error_handlers
@@ -18,6 +19,7 @@ from api.limits import BodyLimitMiddleware, body_limit_for
 from api.roles import ServeRole
 from api.routes import (
     alerts,
+    audit,
     communities,
     gestures,
     health,
@@ -26,6 +28,7 @@ from api.routes import (
     media,
     meters,
     questionnaires,
+    tokens,
     webhooks,
     workshops,
 )
@@ -35,8 +38,11 @@ from core.config import Settings
 
 TELEGRAM_WEBHOOK_PATH = "/webhooks/telegram"
 
-DESCRIPTION = f"""Voisins' admin API (`Authorization: Bearer <VOISINS_ADMIN_TOKEN>`), the
-provider webhooks, chart images and the health check.
+DESCRIPTION = f"""Voisins' admin API (`Authorization: Bearer <token>`: the bootstrap
+`VOISINS_ADMIN_TOKEN`, or a token from `voisins token create` or `POST /api/v1/tokens`, of an
+admin, a facilitator or a viewer, for every community or one), the provider webhooks, chart
+images and the health check. A token of one community gets 403 on another's; every write
+is in the audit log (`GET /api/v1/audit`).
 
 Errors are JSON. {VALIDATION_SHAPE} Request bodies are limited to 1 MiB (CSV imports:
 `VOISINS_MAX_IMPORT_BYTES`), 413 beyond. Too many wrong admin tokens from one address: 429
@@ -83,6 +89,7 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
                                            settings.admin_auth_window_seconds)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(settings.max_import_bytes))
+    app.add_middleware(AuditLogMiddleware, engine=engine, clock=clock)
     app.include_router(health.router)
     if not role.serves_api:
         return app
@@ -96,4 +103,6 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
     app.include_router(questionnaires.router)
     app.include_router(gestures.router)
     app.include_router(workshops.router)
+    app.include_router(tokens.router)
+    app.include_router(audit.router)
     return app

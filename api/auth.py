@@ -1,4 +1,5 @@
-"""Admin API authentication: ``Authorization: Bearer <VOISINS_ADMIN_TOKEN>``.
+"""Admin API authentication: ``Authorization: Bearer <token>``, the bootstrap
+``VOISINS_ADMIN_TOKEN`` or a token of the database (``core/tokens.py``).
 
 Wrong tokens from one address are counted over a sliding window; past the limit that
 address gets 429 with ``Retry-After`` until its oldest failure leaves the window, whatever
@@ -7,20 +8,25 @@ it sends, so guessing the token costs minutes per handful of tries.
 
 from __future__ import annotations
 
+import enum
 import hmac
 import math
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
 
-from api.deps import checked_json_body, get_settings
+from api.deps import checked_json_body, get_engine, get_settings
 from api.errors import error_responses
 from core.config import Settings
+from core.db import session_scope
+from core.tokens import TokenRole, token_for_secret
 
 
 class FailedLogins:
@@ -68,17 +74,52 @@ class FailedLogins:
 
 # Declared as a security scheme, so /docs has its "Authorize" button; the checks are ours
 # (auto_error off) to keep our messages and the 429.
-bearer = HTTPBearer(auto_error=False, description="VOISINS_ADMIN_TOKEN")
+bearer = HTTPBearer(auto_error=False, description="VOISINS_ADMIN_TOKEN or a token made by "
+                                                  "`voisins token create` / POST /api/v1/tokens")
+
+BOOTSTRAP_NAME = "VOISINS_ADMIN_TOKEN"
 
 
-def require_admin(
+class Level(enum.IntEnum):
+    READ = 1
+    WRITE = 2
+    MANAGE = 3
+
+
+ROLE_LEVEL = {TokenRole.VIEWER: Level.READ, TokenRole.FACILITATOR: Level.WRITE,
+              TokenRole.ADMIN: Level.MANAGE}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Whoever holds the request's token."""
+
+    name: str
+    role: TokenRole
+    community_id: int | None  # None: every community (an unscoped admin)
+    token_id: int | None = None  # None: the bootstrap VOISINS_ADMIN_TOKEN
+
+    @property
+    def level(self) -> Level:
+        return ROLE_LEVEL[self.role]
+
+    @property
+    def unscoped(self) -> bool:
+        return self.community_id is None
+
+    def sees(self, community_id: int | None) -> bool:
+        """May this token see that community's things (``None``: things of no community)?"""
+        return self.unscoped or (community_id is not None and community_id == self.community_id)
+
+
+def require_token(
     request: Request,
     settings: Annotated[Settings, Depends(get_settings)],
+    engine: Annotated[Engine, Depends(get_engine)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
-) -> None:
-    if not settings.admin_token:
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            "the admin API is off: set VOISINS_ADMIN_TOKEN to turn it on")
+) -> Principal:
+    """The principal of the request's token: the bootstrap admin (``VOISINS_ADMIN_TOKEN``)
+    or a live token of the database. Kept on ``request.state`` for the audit log."""
     failed_logins: FailedLogins = request.app.state.failed_logins
     # Behind a reverse proxy, uvicorn puts the X-Forwarded-For address here (its
     # --forwarded-allow-ips), so each client is counted, not the proxy.
@@ -93,29 +134,32 @@ def require_admin(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED,
                             "send the admin token as 'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})
-    if not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
+    principal = _principal_for(token, settings, engine)
+    if principal is None:
         failed_logins.failed(address)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong admin token",
                             headers={"WWW-Authenticate": "Bearer"})
+    request.state.principal = principal
+    return principal
+
+
+def _principal_for(token: str, settings: Settings, engine: Engine) -> Principal | None:
+    if settings.admin_token and hmac.compare_digest(token.encode(),
+                                                    settings.admin_token.encode()):
+        return Principal(name=BOOTSTRAP_NAME, role=TokenRole.ADMIN, community_id=None)
+    # Its own short session: the request's session belongs to the handler.
+    with session_scope(engine) as session:
+        row = token_for_secret(session, token)
+        if row is None:
+            return None
+        return Principal(name=row.name, role=TokenRole(row.role), community_id=row.community_id,
+                         token_id=row.id)
 
 
 def admin_router(*tags: str) -> APIRouter:
-    """A router under ``/api/v1`` behind the admin token, whose JSON bodies are checked (no
-    NaN, Infinity or NUL) once the token is, with the auth errors in its OpenAPI."""
+    """A router under ``/api/v1`` behind a token, whose JSON bodies are checked (no NaN,
+    Infinity or NUL) once the token is, with the auth errors in its OpenAPI. Each of its
+    routes declares its access with ``api.access`` (read, write, manage, ...)."""
     return APIRouter(prefix="/api/v1", tags=list(tags),
-                     dependencies=[Depends(require_admin), Depends(checked_json_body)],
+                     dependencies=[Depends(require_token), Depends(checked_json_body)],
                      responses=error_responses(401, 403, 429))
-
-
-def require_research(
-    request: Request,
-    settings: Annotated[Settings, Depends(get_settings)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
-) -> None:
-    """A token with the research role, for row-level survey answers.
-
-    Tokens do not carry roles yet: until they do, the research role is the bootstrap admin
-    token's alone (``VOISINS_ADMIN_TOKEN``), so this is the admin check under another name.
-    When roles come, this is the one place that changes.
-    """
-    require_admin(request, settings, credentials)

@@ -1,5 +1,6 @@
 """``voisins serve``: the API and webhooks (uvicorn), the outbox dispatcher thread and the
-scheduler (alert timeline, campaigns, collective results, survey expiry, daily meter digest).
+scheduler (alert timeline, campaigns, collective results, survey expiry, gesture check-ins,
+daily meter digest).
 
 This is where the parts meet: the scheduler is handed the bot's renderers (alert texts,
 campaign questions, results, digests), so that ``scheduler/`` never imports ``bot/``.
@@ -30,6 +31,7 @@ from api.roles import ServeRole
 from bot.channels.senders import build_senders, channel_limits
 from bot.channels.sms_segments import sms_parts
 from bot.flows.alert import AlertMessages, post_alert_respondents
+from bot.flows.gestures import CheckInMessages
 from bot.flows.meter_digest import MeterDigestMessages
 from bot.flows.results import AlertResultMessages
 from bot.outbound.dispatch import DispatchReport, RateLimiter, dispatch_forever
@@ -44,6 +46,7 @@ from core.locks import HeldLock, WorkerRoll, exclusive, is_postgres
 from core.questionnaires.content import load_content
 from core.questionnaires.responses import expire_responses
 from scheduler.campaigns import run_due_campaigns
+from scheduler.check_ins import send_due_check_ins
 from scheduler.digests import send_meter_digests
 from scheduler.results import send_due_results
 from scheduler.runner import TICK_SECONDS, build_scheduler
@@ -85,6 +88,7 @@ def start_scheduler(engine: Engine, settings: Settings,
     """The clock of the process: every tick runs the due alert steps, then the collective
     results whose data is in, then closes expired surveys; once a day, the meter digest."""
     results = AlertResultMessages(sms_fits=lambda text: len(sms_parts(text)) == 1)
+    check_ins = CheckInMessages()
 
     def expire_surveys() -> None:
         with session_scope(engine) as session:
@@ -99,6 +103,8 @@ def start_scheduler(engine: Engine, settings: Settings,
         "results": one_at_a_time(engine, "results", lambda: send_due_results(
             engine, results, post_to_groups=post_to_groups)),
         "survey expiry": one_at_a_time(engine, "survey expiry", expire_surveys),
+        # Check-ins are claimed row by row (SKIP LOCKED): workers share them.
+        "check-ins": lambda: send_due_check_ins(engine, check_ins),
     }
 
     def after_tick() -> None:

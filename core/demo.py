@@ -6,11 +6,20 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from core.clock import Clock, utc_now
+from core.alerts import Alert
+from core.clock import Clock, as_utc, utc_now
 from core.communities import add_cluster, add_household, community_by_slug, create_community
 from core.contacts import enrol_contact, link_household
+from core.gestures import (
+    CheckInAnswer,
+    Commitment,
+    choose_gesture,
+    mark_check_in_asked,
+    record_check_in,
+    schedule_check_in,
+)
 from core.identities import touch_identity
-from core.models import Community, Contact, Household, Role
+from core.models import ChannelIdentity, Community, Contact, Household, Role
 from core.questionnaires.definition import AnswerValue
 from core.questionnaires.responses import completed_contact_ids, start_response
 from core.questionnaires.storage import ResponseStatus, latest_questionnaire
@@ -128,3 +137,88 @@ def seed_demo_answers(session: Session, neighbours: list[Contact], alert_id: int
         session.add(response)
     session.flush()
     return len(completed_contact_ids(session, f"alert:{alert_id}"))
+
+
+# Homes whose resident chose gestures, so that "My gestures", the group tally and the
+# facilitator's figures show something on the first run: (household, locale if nobody lives
+# there yet, gestures); each answered a check-in after the demo's past alert.
+DEMO_COMMITMENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("H01", "fr", ("dishwasher_after_alert", "curtains_at_night")),
+    ("H02", "ar", ("dishwasher_after_alert", "warm_layer")),
+    ("H03", "nl", ("dishwasher_after_alert",)),
+    ("H04", "fr", ("dishwasher_after_alert", "washer_after_alert")),
+    ("H05", "es", ("dishwasher_after_alert", "curtains_at_night")),
+    ("H06", "fr", ("curtains_at_night", "lid_on_pan")),
+    ("H07", "en", ("washer_after_alert",)),
+)
+# The answers to the check-in after the past alert, per household (for its first gesture).
+DEMO_CHECK_INS = {"H01": "yes", "H02": "sometimes", "H03": "yes", "H04": "not_this_time",
+                  "H05": "yes", "H06": "sometimes", "H07": "yes"}
+DEMO_FACILITATOR_GESTURE = "close_doors"
+DEMO_CONTEXT = "demo"
+
+
+def seed_demo_gestures(session: Session, community: Community, now: datetime) -> int:
+    """Some neighbours' commitments and their answers to the check-in after the demo's last
+    past alert, and one gesture for the demo's facilitator; once. Returns the commitments made.
+
+    A home's first resident makes its promises (``seed_demo_neighbours`` puts one in each);
+    a home nobody lives in yet gets one with no reachable address, never written to. Run
+    after the catalogue is loaded (``core.gestures.load_gestures``).
+    """
+    assert community.id is not None
+    if session.exec(select(Commitment.id).where(Commitment.context == DEMO_CONTEXT)
+                    ).first() is not None:
+        return 0
+    households = {h.ref: h for h in session.exec(select(Household).where(
+        Household.community_id == community.id))}
+    past_alert = session.exec(select(Alert).where(Alert.community_id == community.id,
+                                                  col(Alert.ends_at) <= now)
+                              .order_by(col(Alert.ends_at).desc())).first()
+    chosen_at = now - timedelta(days=21)
+    made = 0
+    for ref, locale, slugs in DEMO_COMMITMENTS:
+        household = households.get(ref)
+        if household is None or household.id is None:
+            continue
+        contact = _resident_of(session, household.id, community.id, ref, locale, chosen_at)
+        assert contact.id is not None
+        for index, slug in enumerate(slugs):
+            result = choose_gesture(session, contact.id, slug, chosen_at, context=DEMO_CONTEXT)
+            if result.commitment is None or result.commitment.id is None:
+                continue
+            made += 1
+            if index or past_alert is None or past_alert.id is None:
+                continue
+            asked_at = as_utc(past_alert.ends_at) + timedelta(hours=2)
+            check_in = schedule_check_in(session, result.commitment.id, asked_at,
+                                         alert_id=past_alert.id)
+            if check_in is not None and check_in.id is not None:
+                mark_check_in_asked(session, check_in.id, asked_at)
+                record_check_in(session, contact.id, check_in.id,
+                                CheckInAnswer(DEMO_CHECK_INS[ref]),
+                                asked_at + timedelta(minutes=20))
+    facilitator = session.exec(select(Contact).join(
+        ChannelIdentity, col(ChannelIdentity.contact_id) == Contact.id).where(
+        ChannelIdentity.address == "demo-facilitator")).first()
+    if facilitator is not None and facilitator.id is not None and choose_gesture(
+            session, facilitator.id, DEMO_FACILITATOR_GESTURE, chosen_at,
+            context=DEMO_CONTEXT).commitment is not None:
+        made += 1
+    return made
+
+
+def _resident_of(session: Session, household_id: int, community_id: int, ref: str,
+                 locale: str, now: datetime) -> Contact:
+    found = session.exec(select(Contact).where(Contact.household_id == household_id,
+                                               Contact.role == Role.RESIDENT.value)
+                         .order_by(col(Contact.id))).first()
+    if found is not None:
+        return found
+    identity = touch_identity(session, "console", f"demo-gestures-{ref.lower()}", now)
+    identity.reachable = False
+    contact = enrol_contact(session, identity, community_id, locale, "demo", now,
+                            name=f"Voisin {ref}")
+    link_household(session, contact, household_id)
+    session.flush()
+    return contact

@@ -481,6 +481,34 @@ def alert_time_gesture(session: Session, contact_id: int, at: datetime | None = 
     return None
 
 
+def alert_time_gestures(session: Session, community_id: int, at: datetime | None = None
+                        ) -> dict[int, Gesture]:
+    """``alert_time_gesture`` for every resident of a community at once (one query, for an
+    alert's fan-out): contact id -> the gesture to recall; residents without one are left out."""
+    rows = session.exec(select(Commitment, Gesture)
+                        .join(Gesture, col(Gesture.id) == col(Commitment.gesture_id))
+                        .join(Contact, col(Contact.id) == col(Commitment.contact_id))
+                        .where(Contact.community_id == community_id, _is_active(at))
+                        .order_by(col(Commitment.chosen_at), col(Commitment.id)))
+    found: dict[int, Gesture] = {}
+    for commitment, gesture in rows:
+        if Helps(gesture.helps).during_alert and gesture.alert_text:
+            found.setdefault(commitment.contact_id, gesture)
+    return found
+
+
+def commitments_after_alert(session: Session, community_id: int, starts_at: datetime
+                            ) -> list[Commitment]:
+    """The community's commitments checked in "after the next alert" that were active when
+    an alert started at ``starts_at`` (one query, for an alert's end)."""
+    return list(session.exec(select(Commitment)
+                             .join(Contact, col(Contact.id) == col(Commitment.contact_id))
+                             .where(Contact.community_id == community_id,
+                                    Commitment.cadence == CheckInCadence.AFTER_ALERT.value,
+                                    _is_active(starts_at))
+                             .order_by(col(Commitment.id))))
+
+
 def _active_with_gestures(session: Session, contact_ids: Iterable[int], at: datetime | None
                           ) -> list[tuple[Commitment, Gesture]]:
     rows = session.exec(select(Commitment, Gesture)

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import core.alerts
+import core.audit
 import core.campaigns
 import core.gestures
 import core.groups
@@ -14,6 +15,7 @@ import core.metering
 import core.models
 import core.questionnaires.storage
 import core.results
+import core.tokens
 import core.workshop_tables  # noqa: F401
 from core.db import make_engine
 

@@ -15,6 +15,7 @@ start message after the end), and those are never sent.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -40,15 +41,19 @@ from core.alerts import (
 )
 from core.clock import Clock, as_utc, utc_now
 from core.db import session_scope
+from core.gestures import alert_time_gestures
 from core.groups import post_to_groups
 from core.messages import RenderedMessage
 from core.models import ChannelIdentity, Community, Contact
 from core.quiet_hours import in_quiet_hours, quiet_hours_shift
 from scheduler import retries
+from scheduler.check_ins import schedule_after_alert
 from scheduler.delivery import deliver
 
 log = logging.getLogger(__name__)
 
+# The stage whose message recalls each resident's own alert-time gesture ("Your gesture: ...").
+GESTURE_STAGE = AlertStage.NOTICE_30MIN
 # Stages a linked Telegram group hears about (whole-community alerts only).
 GROUP_STAGES = frozenset({AlertStage.NOTICE_24H, AlertStage.NOTICE_30MIN, AlertStage.START,
                           AlertStage.END, AlertStage.CANCELLATION})
@@ -57,8 +62,11 @@ GROUP_STAGES = frozenset({AlertStage.NOTICE_24H, AlertStage.NOTICE_30MIN, AlertS
 class AlertRenderer(Protocol):
     """Writes the text of a stage for one reader (implemented in ``bot/flows/alert.py``)."""
 
-    def render(self, stage: AlertStage, alert: Alert, community: Community, contact: Contact
-               ) -> RenderedMessage: ...
+    def render(self, stage: AlertStage, alert: Alert, community: Community, contact: Contact,
+               gesture: Mapping[str, str] | None = None) -> RenderedMessage:
+        """``gesture``: the reader's alert-time gesture (its short text per language), given
+        for ``GESTURE_STAGE`` only."""
+        ...
 
     def survey(self, session: Session, stage: AlertStage, alert: Alert, community: Community,
                contact: Contact, now: datetime) -> RenderedMessage | None:
@@ -179,17 +187,25 @@ def _run_step(session: Session, step: AlertStep, renderer: AlertRenderer, now: d
         return
     recipients = _recipients(session, alert, stage, respondents)
     deadline = stage_deadline(alert, stage, step.due_at)
+    gestures = alert_time_gestures(session, community.id or 0, now) \
+        if stage is GESTURE_STAGE else {}
     for contact, identity in recipients:
         assert contact.id is not None
         message = None
         if stage in (AlertStage.QUESTIONNAIRE, AlertStage.REMINDER):
             message = renderer.survey(session, stage, alert, community, contact, now)
+        if message is None and contact.id in gestures:
+            message = renderer.render(stage, alert, community, contact,
+                                      gesture=gestures[contact.id].alert_text)
         if message is None:
             message = renderer.render(stage, alert, community, contact)
         deliver(session, message, identity,
                 dedupe_key=dedupe_key(alert.id, stage.value, contact.id),
                 subject=subject(alert.id, stage.value), priority=stage_priority(stage),
                 expires_at=deadline, now=now)
+    if stage is AlertStage.END:
+        # "After the next alert": this alert is it, for the commitments of its audience.
+        schedule_after_alert(session, alert, (c.id for c, _ in recipients if c.id), community)
     if stage in GROUP_STAGES and alert.cluster_id is None:
         _post_collective(session, renderer, stage, alert, community, deadline, now)
     step.status = StepStatus.DONE.value

@@ -1,5 +1,5 @@
-"""The `voisins` command: database, chat, demo, serve, and the alert, meters, community and
-households sub-commands."""
+"""The `voisins` command: database, chat, demo, serve, and the alert, meters, community,
+households and token sub-commands."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlmodel import Session
 from api.cli.alerts import alert_app
 from api.cli.communities import community_app, households_app
 from api.cli.meters import app as meters_app
+from api.cli.tokens import token_app
 from api.roles import ServeRole
 from core.clock import as_utc
 from core.config import get_settings
@@ -30,6 +31,7 @@ app.add_typer(alert_app, name="alert")
 app.add_typer(meters_app, name="meters")
 app.add_typer(community_app, name="community")
 app.add_typer(households_app, name="households")
+app.add_typer(token_app, name="token")
 
 
 @db_app.command("upgrade")
@@ -92,7 +94,7 @@ def demo(
 ) -> None:
     """Seed a demo community (no credentials needed), then chat with the bot."""
     from core.clock import utc_now
-    from core.demo import DEMO_SLUG, seed_demo
+    from core.demo import DEMO_SLUG, seed_demo, seed_demo_gestures
     from core.gestures import load_gestures
     from core.questionnaires.content import load_content
     from meters.demo import seed_demo_energy, seed_demo_story
@@ -107,6 +109,7 @@ def demo(
         load_content(session, now)
         load_gestures(session, now)
         story = seed_demo_story(session, community.id, now)
+        seed_demo_gestures(session, community, now)
         typer.echo(f"Demo community '{community.name}': join code {community.join_code}, "
                    "household codes MAISON01 … MAISON12.")
         for line in _story_lines(session, story):

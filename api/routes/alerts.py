@@ -8,6 +8,7 @@ from typing import Any, Literal
 from fastapi import HTTPException, status
 from pydantic import BaseModel, Field, field_validator
 
+from api.access import by_row, by_slug, read, write
 from api.auth import admin_router
 from api.deps import ClockDep, IdPath, SessionDep, community_or_404
 from api.errors import error_responses, unprocessable
@@ -24,6 +25,7 @@ from core.alerts import (
 )
 
 router = admin_router("alerts")
+BY_ALERT = by_row(Alert, "alert_id")
 
 MIN_DURATION_MINUTES, MAX_DURATION_MINUTES = 1, 24 * 60
 # Alerts are planned for the grid of these decades; a year outside is a typo (and past year
@@ -109,6 +111,7 @@ def _alert_or_404(session: SessionDep, alert_id: int) -> Alert:
 
 
 @router.post("/communities/{slug}/alerts", status_code=status.HTTP_201_CREATED,
+             dependencies=[write(by_slug)],
              response_model=AlertOut, responses=error_responses(404, 409))
 def create_alert(slug: str, request: AlertPlanRequest, session: SessionDep,
                  clock: ClockDep) -> dict[str, Any]:
@@ -124,12 +127,13 @@ def create_alert(slug: str, request: AlertPlanRequest, session: SessionDep,
     return alert_summary(session, alert)
 
 
-@router.get("/alerts/{alert_id}", response_model=AlertOut, responses=error_responses(404))
+@router.get("/alerts/{alert_id}", response_model=AlertOut, responses=error_responses(404),
+            dependencies=[read(BY_ALERT)])
 def read_alert(alert_id: IdPath, session: SessionDep) -> dict[str, Any]:
     return alert_summary(session, _alert_or_404(session, alert_id))
 
 
-@router.post("/alerts/{alert_id}/cancel", response_model=AlertOut,
+@router.post("/alerts/{alert_id}/cancel", response_model=AlertOut, dependencies=[write(BY_ALERT)],
              responses=error_responses(404, 409))
 def cancel(alert_id: IdPath, session: SessionDep, clock: ClockDep) -> dict[str, Any]:
     alert = _alert_or_404(session, alert_id)
@@ -166,6 +170,7 @@ def _settings_view(settings: AlertSettings) -> AlertSettingsOut:
 
 
 @router.get("/communities/{slug}/alert-settings", response_model=AlertSettingsOut,
+            dependencies=[read(by_slug)],
             responses=error_responses(404))
 def read_alert_settings(slug: str, session: SessionDep) -> AlertSettingsOut:
     community = community_or_404(session, slug)
@@ -173,6 +178,7 @@ def read_alert_settings(slug: str, session: SessionDep) -> AlertSettingsOut:
 
 
 @router.put("/communities/{slug}/alert-settings", response_model=AlertSettingsOut,
+            dependencies=[write(by_slug)],
             responses=error_responses(404))
 def update_alert_settings(slug: str, body: AlertSettingsBody, session: SessionDep
                           ) -> AlertSettingsOut:

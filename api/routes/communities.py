@@ -18,6 +18,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from api.access import PrincipalDep, any_token, by_slug, manage, read, unscoped_admin, write
 from api.auth import admin_router
 from api.deps import ClockDep, SessionDep, SettingsDep, community_or_404
 from api.errors import error_responses
@@ -158,7 +159,7 @@ def community_out(community: Community) -> CommunityOut:
 
 
 @router.post("/communities", status_code=status.HTTP_201_CREATED, response_model=CommunityOut,
-             responses=error_responses(409))
+             responses=error_responses(409), dependencies=[unscoped_admin()])
 def create(request: CommunityRequest, session: SessionDep, clock: ClockDep) -> CommunityOut:
     """A new community with a fresh join code; unset settings take the defaults."""
     duplicate = HTTPException(status.HTTP_409_CONFLICT,
@@ -173,19 +174,22 @@ def create(request: CommunityRequest, session: SessionDep, clock: ClockDep) -> C
     return community_out(community)
 
 
-@router.get("/communities", response_model=list[CommunityOut])
-def list_communities(session: SessionDep) -> list[CommunityOut]:
+@router.get("/communities", response_model=list[CommunityOut], dependencies=[any_token()])
+def list_communities(session: SessionDep, principal: PrincipalDep) -> list[CommunityOut]:
+    """The communities this token may see: all of them, or its own."""
     return [community_out(c) for c in
-            session.exec(select(Community).order_by(col(Community.slug))).all()]
+            session.exec(select(Community).order_by(col(Community.slug))).all()
+            if principal.sees(c.id)]
 
 
-@router.get("/communities/{slug}", response_model=CommunityOut, responses=error_responses(404))
+@router.get("/communities/{slug}", response_model=CommunityOut, responses=error_responses(404),
+            dependencies=[read(by_slug)])
 def show(slug: str, session: SessionDep) -> CommunityOut:
     return community_out(community_or_404(session, slug))
 
 
 @router.patch("/communities/{slug}", response_model=CommunityOut,
-              responses=error_responses(404))
+              responses=error_responses(404), dependencies=[manage(by_slug)])
 def change(slug: str, request: CommunityPatch, session: SessionDep) -> CommunityOut:
     community = community_or_404(session, slug)
     for field, value in request.model_dump(exclude_none=True).items():
@@ -196,7 +200,7 @@ def change(slug: str, request: CommunityPatch, session: SessionDep) -> Community
 
 
 @router.post("/communities/{slug}/join-code", response_model=CommunityOut,
-             responses=error_responses(404))
+             responses=error_responses(404), dependencies=[write(by_slug)])
 def rotate_join_code(slug: str, session: SessionDep) -> CommunityOut:
     """A new join code; the old one stops working at once. Members stay members: only
     newcomers need the new code (printed cards and share kits carry the old one)."""
@@ -206,7 +210,8 @@ def rotate_join_code(slug: str, session: SessionDep) -> CommunityOut:
 
 
 @router.post("/communities/{slug}/clusters", status_code=status.HTTP_201_CREATED,
-             response_model=ClusterOut, responses=error_responses(404, 409))
+             response_model=ClusterOut, responses=error_responses(404, 409),
+             dependencies=[write(by_slug)])
 def create_cluster(slug: str, request: ClusterRequest, session: SessionDep) -> ClusterOut:
     community = community_or_404(session, slug)
     duplicate = HTTPException(status.HTTP_409_CONFLICT,
@@ -221,7 +226,7 @@ def create_cluster(slug: str, request: ClusterRequest, session: SessionDep) -> C
 
 
 @router.get("/communities/{slug}/clusters", response_model=list[ClusterOut],
-            responses=error_responses(404))
+            responses=error_responses(404), dependencies=[read(by_slug)])
 def list_clusters(slug: str, session: SessionDep) -> list[ClusterOut]:
     community = community_or_404(session, slug)
     counts = dict(session.exec(select(Household.cluster_id, func.count()).where(
@@ -233,6 +238,7 @@ def list_clusters(slug: str, session: SessionDep) -> list[ClusterOut]:
 
 
 @router.get("/communities/{slug}/cards.pdf", response_class=Response,
+            dependencies=[read(by_slug)],
             responses={200: {"description": "A4 sheets of eight invitation cards, one per "
                                             "household",
                              "content": {"application/pdf": {

@@ -17,6 +17,7 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from api.access import any_token, by_slug, read, unscoped_admin
 from api.auth import admin_router
 from api.deps import ClockDep, SessionDep, community_or_404
 from api.errors import error_responses
@@ -108,7 +109,8 @@ def _definition(body: GestureIn) -> Any:
         raise _refused(exc) from None
 
 
-@router.get("/gestures", response_model=list[GestureOut])
+# The catalogue is content, the same for every community: any token reads it.
+@router.get("/gestures", response_model=list[GestureOut], dependencies=[any_token()])
 def list_gestures(session: SessionDep,
                   category: Annotated[Category | None, Query()] = None) -> list[GestureOut]:
     """The current catalogue (the latest version of each gesture), in the order residents
@@ -117,7 +119,7 @@ def list_gestures(session: SessionDep,
 
 
 @router.post("/gestures", status_code=status.HTTP_201_CREATED, response_model=GestureOut,
-             responses=error_responses(409))
+             responses=error_responses(409), dependencies=[unscoped_admin()])
 def create(body: GestureIn, session: SessionDep, clock: ClockDep) -> GestureOut:
     """A new gesture (version 1)."""
     definition = _definition(body)
@@ -128,7 +130,8 @@ def create(body: GestureIn, session: SessionDep, clock: ClockDep) -> GestureOut:
     return gesture_out(create_gesture(session, definition, clock()))
 
 
-@router.put("/gestures/{slug}", response_model=GestureOut, responses=error_responses(404))
+@router.put("/gestures/{slug}", response_model=GestureOut, responses=error_responses(404),
+            dependencies=[unscoped_admin()])
 def update(slug: GestureSlug, body: GestureIn, session: SessionDep, clock: ClockDep
            ) -> GestureOut:
     """A new version; commitments already made keep the version they chose."""
@@ -174,6 +177,7 @@ class CommitmentsView(BaseModel):
 
 
 @router.get("/communities/{slug}/commitments", tags=["communities"],
+            dependencies=[read(by_slug)],
             response_model=CommitmentsView, responses=error_responses(404))
 def commitments(slug: str, session: SessionDep, clock: ClockDep) -> CommitmentsView:
     """Per gesture of the catalogue: how many households chose it and how their check-ins
@@ -210,6 +214,7 @@ class CsvResponse(PlainTextResponse):
 
 
 @router.get("/communities/{slug}/commitments.csv", tags=["communities"],
+            dependencies=[read(by_slug)],
             response_class=Response,
             responses={200: {"description": "household (a pseudonym drawn afresh for each "
                                             "export), gesture, version, cadence, chosen_on, "

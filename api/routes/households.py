@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from api.access import by_slug, read, write
 from api.auth import admin_router
 from api.deps import ClockDep, SessionDep, community_or_404
 from api.errors import error_responses, problem
@@ -59,6 +60,7 @@ def _cluster(session: Session, community: Community, name: str) -> Cluster:
 
 
 @router.post("/communities/{slug}/households", status_code=status.HTTP_201_CREATED,
+             dependencies=[write(by_slug)],
              response_model=HouseholdCreated, responses=error_responses(404, 409))
 def create_household(slug: str, request: HouseholdRequest, session: SessionDep,
                      clock: ClockDep) -> HouseholdCreated:
@@ -79,6 +81,7 @@ def create_household(slug: str, request: HouseholdRequest, session: SessionDep,
 
 
 @router.get("/communities/{slug}/households", response_model=list[HouseholdOut],
+            dependencies=[read(by_slug)],
             responses=error_responses(404))
 def list_households(slug: str, session: SessionDep) -> list[HouseholdOut]:
     community = community_or_404(session, slug)
@@ -102,7 +105,7 @@ class CsvResponse(PlainTextResponse):
 
 
 @router.post("/communities/{slug}/households.csv", status_code=status.HTTP_201_CREATED,
-             response_class=Response,
+             response_class=Response, dependencies=[write(by_slug)],
              responses={201: {"description": "ref,cluster,code,sensors: one line per household, "
                                              "with the code a resident types to link to it",
                               "content": {"text/csv": {"schema": {"type": "string"}}}},

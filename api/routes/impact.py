@@ -17,6 +17,7 @@ from fastapi import HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
+from api.access import by_row, read
 from api.auth import admin_router
 from api.deps import IdPath, SessionDep
 from api.errors import error_responses
@@ -152,6 +153,7 @@ def by_gesture_json(comparison: GestureComparison) -> dict[str, Any]:
 
 # Unset: ``by_gesture`` is left out unless asked for.
 @router.get("/alerts/{alert_id}/impact", response_model=ImpactOut,
+            dependencies=[read(by_row(Alert, "alert_id"))],
             response_model_exclude_unset=True, responses=error_responses(404))
 def read_impact(alert_id: IdPath, session: SessionDep,
                 method: Annotated[Literal["same_slots", "like_days"],

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
+from api.access import by_slug, read, write
 from api.auth import admin_router
 from api.deps import ClockDep, SessionDep, SettingsDep, community_or_404, get_engine
 from api.errors import error_responses, unprocessable
@@ -100,6 +101,7 @@ def _meter_out(meter: Meter, household_ref: str) -> MeterOut:
 
 
 @router.post("/communities/{slug}/meters", status_code=status.HTTP_201_CREATED,
+             dependencies=[write(by_slug)],
              response_model=MeterOut, responses=error_responses(404, 409))
 def create_meter(slug: str, request: MeterRequest, session: SessionDep,
                  clock: ClockDep) -> MeterOut:
@@ -125,6 +127,7 @@ def create_meter(slug: str, request: MeterRequest, session: SessionDep,
 
 
 @router.get("/communities/{slug}/meters", response_model=list[MeterOut],
+            dependencies=[read(by_slug)],
             responses=error_responses(404))
 def list_meters(slug: str, session: SessionDep) -> list[MeterOut]:
     community = community_or_404(session, slug)
@@ -136,6 +139,7 @@ def list_meters(slug: str, session: SessionDep) -> list[MeterOut]:
 
 
 @router.post("/communities/{slug}/readings", response_model=ImportReportOut,
+             dependencies=[write(by_slug)],
              responses=error_responses(400, 404, 413, 415), openapi_extra={"requestBody": {
                  "required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}})
 async def import_csv(slug: str, request: Request,
@@ -206,6 +210,7 @@ def health_reasons(item: MeterHealth, timezone: str, silent_after_minutes: int) 
 
 
 @router.get("/communities/{slug}/meters/health", response_model=MeterHealthOut,
+            dependencies=[read(by_slug)],
             responses=error_responses(404))
 def meters_health(slug: str, session: SessionDep, clock: ClockDep) -> MeterHealthOut:
     now = clock()

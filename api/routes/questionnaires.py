@@ -4,7 +4,7 @@ and campaigns (a questionnaire sent to an audience, with one reminder).
 Results follow the privacy rules of ``core.questionnaires.results``: k is the community's
 ``privacy_k``; nothing about answers below k respondents, a question's counts from k answers,
 free texts from k writers in random order. ``results.csv`` is those same counts. The
-row-level ``responses.csv`` is for the research role only, and holds only residents whose
+row-level ``responses.csv`` is for unscoped admin tokens only, and holds only residents whose
 consent text mentions research use (``VOISINS_RESEARCH_CONSENT_VERSIONS``).
 """
 
@@ -13,12 +13,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Query, status
+from fastapi import HTTPException, Query, status
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from api.auth import admin_router, require_research
+from api.access import any_token, by_query, by_row, by_slug, read, unscoped_admin, write
+from api.auth import admin_router
 from api.deps import ClockDep, IdPath, SessionDep, SettingsDep, community_or_404
 from api.errors import error_responses
 from core.campaigns import (
@@ -40,6 +41,9 @@ from core.questionnaires.storage import (
 )
 
 router = admin_router("questionnaires")
+# Results span every community unless ?community= names one: a community's token names its own.
+BY_COMMUNITY_QUERY = by_query("community")
+BY_CAMPAIGN = by_row(Campaign, "campaign_id")
 
 
 class ErrorMessage(BaseModel):
@@ -106,6 +110,7 @@ def _refused(exc: DefinitionError) -> HTTPException:
 
 
 @router.post("/questionnaires", status_code=status.HTTP_201_CREATED,
+             dependencies=[unscoped_admin()],
              response_model=QuestionnaireSummary)
 def create(definition: Definition, session: SessionDep, clock: ClockDep
            ) -> QuestionnaireSummary:
@@ -120,7 +125,8 @@ def create(definition: Definition, session: SessionDep, clock: ClockDep
         raise _refused(exc) from None
 
 
-@router.put("/questionnaires/{slug}", response_model=QuestionnaireSummary)
+@router.put("/questionnaires/{slug}", response_model=QuestionnaireSummary,
+            dependencies=[unscoped_admin()])
 def update(slug: str, definition: Definition, session: SessionDep, clock: ClockDep
            ) -> QuestionnaireSummary:
     """A new version; responses already given keep the version they answered."""
@@ -136,7 +142,9 @@ def update(slug: str, definition: Definition, session: SessionDep, clock: ClockD
         raise _refused(exc) from None
 
 
-@router.get("/questionnaires", response_model=list[QuestionnaireListing])
+# Definitions are content, the same for every community: any token reads them.
+@router.get("/questionnaires", response_model=list[QuestionnaireListing],
+            dependencies=[any_token()])
 def list_all(session: SessionDep) -> list[QuestionnaireListing]:
     """One entry per slug with its versions (id, version, active, created_at)."""
     grouped: dict[str, QuestionnaireListing] = {}
@@ -212,7 +220,8 @@ def _results(session: Session, questionnaire_id: int, context: str | None,
     return found
 
 
-@router.get("/questionnaires/{questionnaire_id}/results", response_model=ResultsView)
+@router.get("/questionnaires/{questionnaire_id}/results", response_model=ResultsView,
+            dependencies=[read(BY_COMMUNITY_QUERY)])
 def results(questionnaire_id: IdPath, session: SessionDep, context: ContextQuery = None,
             community: CommunityQuery = None) -> ResultsView:
     """Counts per answer and language, and free texts, under the privacy rules."""
@@ -221,6 +230,7 @@ def results(questionnaire_id: IdPath, session: SessionDep, context: ContextQuery
 
 # response_class=Response: errors are then documented as JSON, the 200 as text/csv.
 @router.get("/questionnaires/{questionnaire_id}/results.csv", response_class=Response,
+            dependencies=[read(BY_COMMUNITY_QUERY)],
             responses=_csv_doc("question, language (\"all\" for every language), answer, "
                                "count: the counts that /results shows, nothing more"))
 def results_csv(questionnaire_id: IdPath, session: SessionDep, context: ContextQuery = None,
@@ -231,7 +241,7 @@ def results_csv(questionnaire_id: IdPath, session: SessionDep, context: ContextQ
 
 
 @router.get("/questionnaires/{questionnaire_id}/responses.csv", response_class=Response,
-            dependencies=[Depends(require_research)],
+            dependencies=[unscoped_admin()],
             responses={**_csv_doc("one row per response (pseudonymous respondent, option "
                                   "codes, free texts) of the residents who consented to "
                                   "research use"),
@@ -240,7 +250,7 @@ def results_csv(questionnaire_id: IdPath, session: SessionDep, context: ContextQ
                                             "research use"}})
 def responses_csv(questionnaire_id: IdPath, session: SessionDep, settings: SettingsDep,
                   context: ContextQuery = None) -> CsvResponse:
-    """Row-level answers, for research only (a token with the research role)."""
+    """Row-level answers, for research only: an admin token of no particular community."""
     if not settings.research_consent_versions:
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             "row-level answers are exported only for residents whose consent "
@@ -303,6 +313,7 @@ class CancelledCampaign(CampaignView):
 
 
 @router.post("/communities/{slug}/campaigns", status_code=status.HTTP_201_CREATED,
+             dependencies=[write(by_slug)],
              tags=["campaigns"], response_model=CampaignView)
 def start_campaign(slug: str, request: CampaignRequest, session: SessionDep, clock: ClockDep
                    ) -> CampaignView:
@@ -326,7 +337,8 @@ def _campaign_or_404(session: Session, campaign_id: int) -> Campaign:
     return campaign
 
 
-@router.get("/campaigns/{campaign_id}", tags=["campaigns"], response_model=CampaignView)
+@router.get("/campaigns/{campaign_id}", tags=["campaigns"], response_model=CampaignView,
+            dependencies=[read(BY_CAMPAIGN)])
 def read_campaign(campaign_id: IdPath, session: SessionDep) -> CampaignView:
     """The campaign with its progress: sent, started, completed (counts only)."""
     campaign = _campaign_or_404(session, campaign_id)
@@ -334,6 +346,7 @@ def read_campaign(campaign_id: IdPath, session: SessionDep) -> CampaignView:
 
 
 @router.post("/campaigns/{campaign_id}/cancel", tags=["campaigns"],
+             dependencies=[write(BY_CAMPAIGN)],
              response_model=CancelledCampaign)
 def cancel_campaign_route(campaign_id: IdPath, session: SessionDep, clock: ClockDep
                           ) -> CancelledCampaign:

@@ -11,6 +11,8 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session
 
+from api.access import by_row, by_slug, write
+from api.access import read as read_access
 from api.auth import admin_router
 from api.deps import ClockDep, IdPath, SessionDep, community_or_404
 from api.errors import error_responses, unprocessable
@@ -31,6 +33,7 @@ from core.workshops import (
 from scheduler.workshops import send_invitations, tell
 
 router = admin_router("workshops")
+BY_WORKSHOP = by_row(Workshop, "workshop_id")
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
@@ -157,7 +160,8 @@ def _error(exc: WorkshopError | AudienceError) -> HTTPException:
 
 
 @router.post("/communities/{slug}/workshops", status_code=status.HTTP_201_CREATED,
-             response_model=WorkshopOut, responses=error_responses(404))
+             response_model=WorkshopOut, responses=error_responses(404),
+             dependencies=[write(by_slug)])
 def create(slug: str, request: WorkshopRequest, session: SessionDep, clock: ClockDep
            ) -> dict[str, Any]:
     """A draft: nothing goes out before ``/send``."""
@@ -176,14 +180,15 @@ def create(slug: str, request: WorkshopRequest, session: SessionDep, clock: Cloc
 
 
 @router.get("/workshops/{workshop_id}", response_model=WorkshopOut,
-            responses=error_responses(404))
+            responses=error_responses(404), dependencies=[read_access(BY_WORKSHOP)])
 def read(workshop_id: IdPath, session: SessionDep) -> dict[str, Any]:
     """Answers (counts) and the invitations' delivery per channel."""
     workshop, _ = _workshop_or_404(session, workshop_id)
     return workshop_summary(session, workshop)
 
 
-@router.post("/workshops/{workshop_id}/send", response_model=SentWorkshop,
+@router.post("/workshops/{workshop_id}/send", dependencies=[write(BY_WORKSHOP)],
+             response_model=SentWorkshop,
              responses=error_responses(404, 409))
 def send(workshop_id: IdPath, session: SessionDep, clock: ClockDep) -> dict[str, Any]:
     """Queue one invitation per person of the audience (the dispatcher sends them under
@@ -196,7 +201,8 @@ def send(workshop_id: IdPath, session: SessionDep, clock: ClockDep) -> dict[str,
     return {**workshop_summary(session, workshop), "queued": queued}
 
 
-@router.post("/workshops/{workshop_id}/move", response_model=ChangedWorkshop,
+@router.post("/workshops/{workshop_id}/move", dependencies=[write(BY_WORKSHOP)],
+             response_model=ChangedWorkshop,
              responses=error_responses(404, 409))
 def move(workshop_id: IdPath, request: MoveRequest, session: SessionDep, clock: ClockDep
          ) -> dict[str, Any]:
@@ -215,6 +221,7 @@ def move(workshop_id: IdPath, request: MoveRequest, session: SessionDep, clock: 
 
 
 @router.patch("/workshops/{workshop_id}", response_model=ChangedWorkshop,
+              dependencies=[write(BY_WORKSHOP)],
               responses=error_responses(404, 409))
 def patch(workshop_id: IdPath, request: MoveRequest, session: SessionDep, clock: ClockDep
           ) -> dict[str, Any]:
@@ -222,7 +229,8 @@ def patch(workshop_id: IdPath, request: MoveRequest, session: SessionDep, clock:
     return move(workshop_id, request, session, clock)
 
 
-@router.post("/workshops/{workshop_id}/cancel", response_model=ChangedWorkshop,
+@router.post("/workshops/{workshop_id}/cancel", dependencies=[write(BY_WORKSHOP)],
+             response_model=ChangedWorkshop,
              responses=error_responses(404, 409))
 def cancel(workshop_id: IdPath, session: SessionDep, clock: ClockDep) -> dict[str, Any]:
     """Call it off: reminders are dropped, invitations not sent yet are held back, and
@@ -241,7 +249,9 @@ class CsvResponse(PlainTextResponse):
     media_type = "text/csv"
 
 
-@router.get("/workshops/{workshop_id}/attendees.csv", response_class=Response, responses={
+# Names of residents: for those who run the community (facilitators), not viewers.
+@router.get("/workshops/{workshop_id}/attendees.csv", response_class=Response,
+            dependencies=[write(BY_WORKSHOP)], responses={
     200: {"description": "name, language, answer, answered_at, waiting_rank, attended, "
                          "useful, comment: one row per resident who answered",
           "content": {"text/csv": {"schema": {"type": "string"}}}},

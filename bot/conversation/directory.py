@@ -17,6 +17,13 @@ from core.alerts import AlertPlanError, audience_for, check_plan, cluster_id_by_
 from core.clock import utc_now
 from core.communities import community_by_join_code, household_by_code
 from core.contacts import messages_sent_to
+from core.gesture_chat import (
+    CommitmentView,
+    GestureView,
+    catalogue_views,
+    commitment_views,
+    offer_alert_after,
+)
 from core.gestures import exercise_suggestions
 from core.metering import Meter
 from core.models import ChannelIdentity, Cluster, Community, Contact, Household
@@ -113,6 +120,15 @@ class SqlDirectory:
     def exercise_suggestions(self, contact_id: int, slugs: tuple[str, ...]
                              ) -> tuple[tuple[str, dict[str, str]], ...]:
         return exercise_suggestions(self.session, contact_id, slugs)
+
+    def gesture_catalogue(self) -> tuple[GestureView, ...]:
+        return catalogue_views(self.session)
+
+    def my_commitments(self, contact_id: int) -> tuple[CommitmentView, ...]:
+        return commitment_views(self.session, contact_id)
+
+    def gesture_offer_alert(self, contact_id: int, response_id: int) -> int | None:
+        return offer_alert_after(self.session, contact_id, response_id)
 
     def invitations(self, contact_id: int, locale: str) -> tuple[InvitationView, ...]:
         return tuple(

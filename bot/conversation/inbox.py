@@ -51,6 +51,7 @@ from core.alerts import Alert, AlertIntent, AlertKind, AlertPlanError
 from core.clock import Clock, utc_now
 from core.config import Settings, get_settings
 from core.db import session_scope
+from core.gesture_chat import GESTURE_EFFECTS, apply_gesture_effect
 from core.identities import touch_identity
 from core.inbound import first_delivery
 from core.messages import IncomingMessage, OutgoingMessage
@@ -183,6 +184,9 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
             problem = _plan_alert(session, contact, effect, now, who)
             if problem:
                 return EffectOutcome(replace=(problem,))
+        elif isinstance(effect, GESTURE_EFFECTS):
+            if contact.id is not None:
+                apply_gesture_effect(session, contact.id, effect, now)
         elif isinstance(effect, RecordAnswer | CompleteResponse | ExpireResponse):
             if contact.id is not None:
                 apply_questionnaire_effect(session, contact.id, effect, now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from bot.conversation.choices import match_choice
-from bot.flows import alert, enrolment, link_home, menu, stop, workshop
+from bot.flows import alert, enrolment, gestures, link_home, menu, stop, workshop
 from bot.flows.base import Directory, FlowResult, FlowState, Who
 from bot.flows.consumption import CONSUMPTION
 from bot.flows.enrolment import ENROLMENT, EnrolmentState
@@ -102,6 +102,9 @@ def _route_member(message: IncomingMessage, who: Who, state: FlowState, director
         # paused (an open "are you joining in?" is answered by the button itself).
         keep = None if paused is None or paused.flow == alert.FLOW else paused
         return alert.answer_button(message, who, keep)
+    if gestures.is_check_in_button(message) and state.flow != gestures.FLOW:
+        # A tap under a check-in answers it, whatever else is pending (kept paused).
+        return gestures.answer_check_in_button(message, who, paused)
     if workshop.is_workshop_button(message):
         keep = None if paused is None or paused.flow == workshop.FLOW else paused
         return workshop.answer_button(message, who, keep)
@@ -113,6 +116,8 @@ def _route_member(message: IncomingMessage, who: Who, state: FlowState, director
         return LANGUAGE.start(message, who, directory)
     if shortcut_in(message.text) == "consumption" and not message.choice_key:
         return CONSUMPTION.start(message, who, directory)
+    if shortcut_in(message.text) == gestures.FLOW and not message.choice_key:
+        return gestures.MY_GESTURES.start(message, who, directory)
     if join_code:
         household = link_home.household_after_join_code(message, who, directory)
         if household is not None:

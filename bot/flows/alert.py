@@ -5,6 +5,7 @@ Alert texts go by SMS too: each must fit in two segments in every language.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -27,6 +28,7 @@ from bot.i18n.formatting import format_duration, format_local_day_time, format_l
 from bot.rendering.scheduled import opening
 from bot.rendering.survey_invitations import survey_message
 from core.alerts import Alert, AlertIntent, AlertReply, AlertStage
+from core.gesture_content import localized
 from core.messages import Choice, ConversationOpening, IncomingMessage, RenderedMessage
 from core.models import Community, Contact
 from core.questionnaires.content import load_content
@@ -74,8 +76,11 @@ def intent_choices(t: Translator, alert_id: int) -> tuple[Choice, ...]:
 class AlertMessages:
     """The scheduler's renderer: one stage, one reader, in the reader's language."""
 
-    def render(self, stage: AlertStage, alert: Alert, community: Community, contact: Contact
-               ) -> RenderedMessage:
+    def render(self, stage: AlertStage, alert: Alert, community: Community, contact: Contact,
+               gesture: Mapping[str, str] | None = None) -> RenderedMessage:
+        """``gesture``: the reader's own alert-time gesture (its short form per language),
+        recalled in the 30-minute notice in place of the general thanks, so that the notice
+        stays within two SMS segments in every language."""
         locale = choose_locale(contact.locale, None, community.default_locale)
         t = translator(locale)
         assert alert.id is not None
@@ -86,6 +91,13 @@ class AlertMessages:
                 "Voisins: grid alert on {when}, for {duration}. "
                 "Could you use less electricity then? Thank you!",
                 when=when_text(alert, community, locale), duration=duration_text(alert, locale))
+        elif stage is AlertStage.NOTICE_30MIN and gesture:
+            text = t.gettext(
+                "Voisins: the grid alert starts at {time}, for {duration}. "
+                "Your gesture: {gesture}. Thank you!",
+                time=time_text(alert, community, locale, start=True),
+                duration=duration_text(alert, locale),
+                gesture=localized(gesture, locale, community.default_locale))
         elif stage is AlertStage.NOTICE_30MIN:
             text = t.gettext(
                 "Voisins: the grid alert starts at {time}, for {duration}. "

@@ -15,6 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from bot.i18n import Translator, translator
+from core.gesture_chat import CommitmentView, GestureEffect, GestureView
 from core.messages import Choice, IncomingMessage, OutgoingMessage
 from core.models import Role
 from core.questionnaires.definition import Definition
@@ -152,6 +153,19 @@ class Directory(Protocol):
         with their text per language (none when they already have three)."""
         ...
 
+    def gesture_catalogue(self) -> tuple[GestureView, ...]:
+        """The gestures a resident may choose, in catalogue order."""
+        ...
+
+    def my_commitments(self, contact_id: int) -> tuple[CommitmentView, ...]:
+        """The resident's active commitments, oldest first."""
+        ...
+
+    def gesture_offer_alert(self, contact_id: int, response_id: int) -> int | None:
+        """The alert whose questionnaire ``response_id`` just completed, when "Would you like
+        to choose a gesture?" may follow it; None otherwise."""
+        ...
+
     def invitations(self, contact_id: int, locale: str) -> tuple[InvitationView, ...]:
         """The workshops still open that the contact was invited to, soonest first."""
         ...
@@ -261,7 +275,7 @@ ExerciseEffect = RecordApplianceRatings | ChooseSuggestedGesture | ShowGesturesT
 
 Effect = (Enrol | LinkHousehold | SetLocale | OptOut | OptIn | Erase | RecordAlertIntent
           | PlanAlert | AnswerWorkshop | SendChart | SendShareKit | StartCampaign
-          | ShowSurveyResults | QuestionnaireEffect | ExerciseEffect)
+          | ShowSurveyResults | QuestionnaireEffect | GestureEffect | ExerciseEffect)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from bot.flows.base import (
     Who,
     say,
 )
+from bot.flows.gestures import offer_after
 from bot.flows.menu import show_menu
 from bot.i18n import keywords
 from bot.i18n.answers import SKIPPED, Invalid, Reason, Skipped, parse_answer
@@ -175,21 +176,23 @@ class Questionnaire(BaseFlow[QuestionnaireState]):
         state = state.model_copy(update={"answers": answers})
         question = definition.question(state.question or "")
         if question is None or question.id in answers or question.id in state.dropped:
-            return _advance(who, definition, state, effects=())
+            return _advance(who, definition, state, effects=(), directory=directory)
         if message.choice_key is not None and not _button_of(message.choice_key, question):
             # A button under an earlier message: ask the current question again, no harm done.
             return _ask(who, definition, state, question,
                         intro=who.t.gettext("Let's continue the survey."))
         reply = _read(message, question, who)
         if isinstance(reply, Invalid):
-            return _on_invalid(who, definition, state, question, reply)
+            return _on_invalid(who, definition, state, question, reply, directory)
         value = None if isinstance(reply, Skipped) else reply
         if not value_fits(question, value):
-            return _on_invalid(who, definition, state, question, Invalid(Reason.NOT_A_CHOICE))
+            return _on_invalid(who, definition, state, question, Invalid(Reason.NOT_A_CHOICE),
+                               directory)
         state = state.model_copy(update={"answers": {**answers, question.id: value},
                                          "invalid": 0})
         return _advance(who, definition, state,
-                        effects=(RecordAnswer(state.response_id, question.id, value),))
+                        effects=(RecordAnswer(state.response_id, question.id, value),),
+                        directory=directory)
 
     def reprompt(self, who: Who, state: QuestionnaireState, directory: Directory
                  ) -> FlowResult:
@@ -254,7 +257,8 @@ def _read_button(key: str, question: Question) -> AnswerValue | Invalid | Skippe
 
 
 def _on_invalid(who: Who, definition: Definition, state: QuestionnaireState,
-                question: Question, reply: Invalid) -> FlowResult:
+                question: Question, reply: Invalid, directory: Directory | None = None
+                ) -> FlowResult:
     t = who.t
     invalid = state.invalid + 1
     if invalid < MAX_INVALID:
@@ -277,7 +281,7 @@ def _on_invalid(who: Who, definition: Definition, state: QuestionnaireState,
     upcoming = next_question(definition, state.answers, state.deferred, state.dropped)
     if upcoming is not None and upcoming.id == question.id:
         intro = t.gettext("Let's try once more.")
-    return _advance(who, definition, state, effects=effects, intro=intro)
+    return _advance(who, definition, state, effects=effects, intro=intro, directory=directory)
 
 
 def _explain(who: Who, question: Question, reason: Reason) -> str:
@@ -320,13 +324,21 @@ def _number_hint(who: Who, question: Question, asking: bool) -> str:
 # --------------------------------------------------------------------------------------------
 
 def _advance(who: Who, definition: Definition, state: QuestionnaireState,
-             effects: Sequence[QuestionnaireEffect], intro: str | None = None) -> FlowResult:
+             effects: Sequence[QuestionnaireEffect], intro: str | None = None,
+             directory: Directory | None = None) -> FlowResult:
+    """The next question, or the thanks at the end. After the post-alert questionnaire, the
+    thanks may come with the offer to choose a gesture (``directory`` says when)."""
     question = next_question(definition, state.answers, state.deferred, state.dropped)
     if question is None:
         thanks = localized(definition.outro, who.locale) if definition.outro \
             else who.t.gettext("Thank you for your answers!")
         if intro:
             thanks = f"{intro}\n{thanks}"
+        offer_alert = directory.gesture_offer_alert(who.contact_id, state.response_id) \
+            if directory is not None and who.contact_id is not None else None
+        if offer_alert is not None:
+            return offer_after(who, thanks, offer_alert, _effects(
+                *effects, CompleteResponse(state.response_id)))
         done = show_menu(who, intro=thanks)
         return FlowResult(replies=done.replies, state=done.state,
                           effects=_effects(*effects, CompleteResponse(state.response_id)))

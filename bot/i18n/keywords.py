@@ -43,6 +43,11 @@ SHORTCUT_WORDS: dict[str, frozenset[str]] = {
         "mijn verbruik", "verbruik", "mi consumo", "consumo", "استهلاكي", "استهلاك",
         "chart", "graph", "graphique", "grafiek", "grafico", "gráfico", "رسم",
     }),
+    "gestures": frozenset({
+        "my gestures", "gestures", "gesture", "mes gestes", "gestes", "geste", "écogestes",
+        "mijn gewoontes", "gewoontes", "gebaren", "mis gestos", "gestos", "gesto", "خطواتي",
+        "خطوات",
+    }),
 }
 
 JOIN_WORDS = frozenset(

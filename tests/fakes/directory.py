@@ -5,13 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlmodel import Session
+
 from bot.flows.base import (
     ChannelView,
     CommunityView,
+    FlowState,
     HouseholdView,
     InvitationView,
     StoredFacts,
 )
+from core.gesture_chat import (
+    CommitmentView,
+    GestureView,
+    catalogue_views,
+    commitment_views,
+    offer_alert_after,
+)
+from core.gesture_content import load_catalogue
 from core.questionnaires.definition import Definition
 
 DEMO = CommunityView(id=1, slug="demo", name="Les Voisins", timezone="Europe/Brussels",
@@ -29,6 +40,13 @@ class MemoryDirectory:
     gestures: dict[str, dict[str, str]] | None = None
     # Contact id → the workshops they may answer.
     invited: dict[int, tuple[InvitationView, ...]] = field(default_factory=dict)
+    # A resident's commitments, and the offer's alert per questionnaire response.
+    commitments: dict[int, tuple[CommitmentView, ...]] = field(default_factory=dict)
+    offer_alerts: dict[int, int] = field(default_factory=dict)
+    # Set by the dialogue driver (tests/bot/flows/conversation.py) while a message is
+    # answered: gestures are then read from the conversation's database, where the effects
+    # of the earlier messages were applied.
+    database: Session | None = None
 
     def community_by_join_code(self, code: str) -> CommunityView | None:
         return self.communities.get(code.upper())
@@ -76,3 +94,42 @@ class MemoryDirectory:
 
     def invitations(self, contact_id: int, locale: str) -> tuple[InvitationView, ...]:
         return self.invited.get(contact_id, ())
+
+    def gesture_catalogue(self) -> tuple[GestureView, ...]:
+        if self.database is not None:
+            return catalogue_views(self.database)
+        return SHIPPED_GESTURES
+
+    def my_commitments(self, contact_id: int) -> tuple[CommitmentView, ...]:
+        if self.database is not None:
+            return commitment_views(self.database, contact_id)
+        return self.commitments.get(contact_id, ())
+
+    def gesture_offer_alert(self, contact_id: int, response_id: int) -> int | None:
+        if self.database is not None:
+            return offer_alert_after(self.database, contact_id, response_id)
+        return self.offer_alerts.get(response_id)
+
+
+# The shipped catalogue, as the database holds it once loaded.
+SHIPPED_GESTURES = tuple(
+    GestureView(slug=g.slug, category=g.category.value, text=dict(g.text), effort=g.effort,
+                during_alert=g.during_alert)
+    for content in load_catalogue() for g in content.gestures)
+
+# A state "My gestures" may be waiting in, as the database would hold it (for the property
+# tests over every flow).
+GESTURE_STATES = [
+    FlowState("gestures", "overview"),
+    FlowState("gestures", "category", {"context": "offer"}),
+    FlowState("gestures", "pick", {"category": "cooking"}),
+    FlowState("gestures", "cadence", {"slug": "lid_on_pan"}),
+    FlowState("gestures", "when"),
+    FlowState("gestures", "drop"),
+    FlowState("gestures", "offer", {"alert_id": 3}),
+    FlowState("gestures", "check_in", {"check_in_id": 5, "slug": "stop_draughts",
+                                       "text": {"fr": "Boucher les courants d'air",
+                                                "en": "Stop the draughts"}}),
+    FlowState("gestures", "easier", {"slug": "stop_draughts", "easier": "warm_layer",
+                                     "check_in_id": 5}),
+]

@@ -4,7 +4,7 @@ then marked failed with its reason, shown by `voisins alert show` and the admin 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -45,11 +45,11 @@ BROKEN = "echappee"
 class BrokenForOneCommunity(AlertMessages):
     """The alert texts, except that one community's raise (a bug, a bad row...)."""
 
-    def render(self, stage: AlertStage, alert: Alert, community: Community, contact: Contact
-               ) -> RenderedMessage:
+    def render(self, stage: AlertStage, alert: Alert, community: Community, contact: Contact,
+               gesture: Mapping[str, str] | None = None) -> RenderedMessage:
         if community.slug == BROKEN:
             raise RuntimeError("no text for this community")
-        return super().render(stage, alert, community, contact)
+        return super().render(stage, alert, community, contact, gesture)
 
 
 def _second_community(engine: Engine) -> None:

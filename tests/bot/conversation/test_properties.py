@@ -12,7 +12,7 @@ from bot.flows.registry import FLOWS
 from bot.i18n.keywords import greeting_language
 from core.config import SUPPORTED_LOCALES
 from core.messages import IncomingMessage
-from tests.fakes.directory import DEMO, MemoryDirectory
+from tests.fakes.directory import DEMO, GESTURE_STATES, MemoryDirectory
 
 KNOWN_FLOWS = {None, "menu", *(flow.name for flow in FLOWS)}
 
@@ -33,6 +33,7 @@ enrolled_states = st.sampled_from([
     FlowState("forget_me", "confirm"),
     FlowState("enrolment", "household", {"community_id": 1, "code": "SOLEIL", "tries": 0,
                                          "locale": "fr"}),
+    *GESTURE_STATES,
 ])
 newcomer_states = st.sampled_from([
     FlowState(),

@@ -26,6 +26,7 @@ from bot.conversation.inbox import answer, who_is
 from bot.flows.base import CommunityView, Effect, FlowState, HouseholdView, Who
 from core.config import Settings, get_settings
 from core.db import make_engine, migrate, session_scope
+from core.gestures import load_gestures
 from core.identities import touch_identity
 from core.messages import IncomingMessage, OutgoingMessage
 from core.models import ChannelIdentity, Community, Contact, Household
@@ -33,8 +34,8 @@ from tests.fakes.directory import DEMO, MemoryDirectory
 
 ADDRESS = "+32470000000"
 # A resident's menu, in order.
-RESIDENT_MENU = ("consumption", "appliance_exercise", "workshop", "my_data", "language",
-                 "forget_me", "help")
+RESIDENT_MENU = ("consumption", "gestures", "appliance_exercise", "workshop", "my_data",
+                 "language", "forget_me", "help")
 # The contact every dialogue's resident becomes (a neighbour joined first, as number 6).
 CONTACT_ID = 7
 _ids = itertools.count(1)
@@ -50,6 +51,8 @@ def _template_database() -> Path:
         path = folder / "template.db"
         engine = make_engine(f"sqlite:///{path}")
         migrate(engine)
+        with session_scope(engine) as session:
+            load_gestures(session, _now())  # the catalogue, as `voisins serve` loads it
         engine.dispose()
         _template = path
     return _template
@@ -118,8 +121,12 @@ class Conversation:
             identity = session.get(ChannelIdentity, self.identity_id)
             assert identity is not None
             who = who_is(session, identity, self.settings)
-            result = answer(session, identity, message, self.state, who, self.directory, now,
-                            self.settings)
+            self.directory.database = session
+            try:
+                result = answer(session, identity, message, self.state, who, self.directory,
+                                now, self.settings)
+            finally:
+                self.directory.database = None
         # Stored as JSON between messages, as the inbox stores it.
         self.state = FlowState(result.state.flow, result.state.step,
                                json.loads(json.dumps(result.state.data)))

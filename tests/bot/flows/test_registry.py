@@ -18,7 +18,7 @@ from core.config import SUPPORTED_LOCALES
 from core.messages import IncomingMessage
 from core.models import Role
 from core.questionnaires.content import CONTENT_DIR, load_yaml
-from tests.fakes.directory import DEMO, MemoryDirectory
+from tests.fakes.directory import DEMO, GESTURE_STATES, MemoryDirectory
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 POST_ALERT = load_yaml(CONTENT_DIR / "post_alert.yaml")
@@ -42,6 +42,7 @@ WAITING = [
     FlowState("my_data", "offer"),
     FlowState("link_home", "code", {"tries": 1}),
     FlowState("enrolment", "household", {"community_id": 1, "code": "SOLEIL"}),
+    *GESTURE_STATES,
     FlowState("appliance_exercise", "rate", {"index": 3, "ratings": {"fridge": "useful"}}),
     FlowState("appliance_exercise", "suggest", {
         "index": 10, "ratings": {"dryer": "comfortable"},
@@ -60,6 +61,8 @@ DAMAGED = [
     FlowState("enrolment", "household", {"code": "SOLEIL"}),
     FlowState("survey_admin", "confirm", {"purpose": "send", "questionnaire_id": 7}),
     FlowState("a_flow_that_was_removed", "somewhere", {"x": 1}),
+    FlowState("gestures", "somewhere", {}),
+    FlowState("gestures", "check_in", {"check_in_id": "x", "slug": "close_doors"}),
     FlowState("appliance_exercise", "rate", {"ratings": {"fridge": "essential"}}),
     FlowState("appliance_exercise", "suggest", {"suggestions": "the dryer"}),
 ]
@@ -97,11 +100,11 @@ def test_every_flow_has_a_unique_name_and_the_menu_keys_are_flow_names() -> None
         keys = [c.key for c in menu.menu_choices(_who(role=role))]
         assert keys == [flow.name for flow in menu_flows(_who(role=role))]
     assert [c.key for c in menu.menu_choices(_who())] == [
-        "consumption", "appliance_exercise", "workshop", "my_data", "language", "forget_me",
-        "help"]
+        "consumption", "gestures", "appliance_exercise", "workshop", "my_data", "language",
+        "forget_me", "help"]
     assert [c.key for c in menu.menu_choices(_who(role=Role.FACILITATOR))] == [
         "plan_alert", "share_kit", "send_survey", "survey_results", "gestures_together",
-        "consumption", "workshop", "my_data", "language", "forget_me", "help"]
+        "consumption", "gestures", "workshop", "my_data", "language", "forget_me", "help"]
 
 
 @pytest.mark.parametrize("state", WAITING, ids=lambda s: s.flow)
