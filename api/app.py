@@ -20,6 +20,7 @@ from api.roles import ServeRole
 from api.routes import (
     alerts,
     audit,
+    broadcasts,
     communities,
     gestures,
     health,
@@ -28,6 +29,7 @@ from api.routes import (
     media,
     meters,
     questionnaires,
+    staff,
     tokens,
     webhooks,
     workshops,
@@ -101,8 +103,10 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
     app.include_router(meters.router)
     app.include_router(impact.router)
     app.include_router(questionnaires.router)
+    app.include_router(broadcasts.router)
     app.include_router(gestures.router)
     app.include_router(workshops.router)
+    app.include_router(staff.router)
     app.include_router(tokens.router)
     app.include_router(audit.router)
     return app

@@ -35,6 +35,7 @@ from bot.flows.gestures import CheckInMessages
 from bot.flows.meter_digest import MeterDigestMessages
 from bot.flows.results import AlertResultMessages
 from bot.outbound.dispatch import DispatchReport, RateLimiter, dispatch_forever
+from bot.rendering.broadcasts import broadcast_message, progress_text
 from bot.rendering.survey_invitations import campaign_message
 from bot.rendering.workshops import WORDING as WORKSHOP_WORDING
 from core.clock import utc_now
@@ -45,9 +46,11 @@ from core.groups import post_to_groups
 from core.locks import HeldLock, WorkerRoll, exclusive, is_postgres
 from core.questionnaires.content import load_content
 from core.questionnaires.responses import expire_responses
+from scheduler.broadcasts import run_due_broadcasts
 from scheduler.campaigns import run_due_campaigns
 from scheduler.check_ins import send_due_check_ins
 from scheduler.digests import send_meter_digests
+from scheduler.progress import report_progress
 from scheduler.results import send_due_results
 from scheduler.runner import TICK_SECONDS, build_scheduler
 from scheduler.workshops import run_due_workshop_steps
@@ -99,6 +102,10 @@ def start_scheduler(engine: Engine, settings: Settings,
         "campaigns": lambda: run_due_campaigns(engine, campaign_message),
         # Workshop reminders and follow-ups: steps claimed row by row too.
         "workshops": lambda: run_due_workshop_steps(engine, WORKSHOP_WORDING),
+        "broadcasts": lambda: run_due_broadcasts(engine, broadcast_message),
+        # Counting a fan-out's rows and telling its facilitator: one worker per tick.
+        "progress": one_at_a_time(engine, "progress", lambda: report_progress(
+            engine, progress_text)),
         # Not rows to claim: one worker per tick does them, the others skip.
         "results": one_at_a_time(engine, "results", lambda: send_due_results(
             engine, results, post_to_groups=post_to_groups)),

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from core import topics
 from core.alerts import audience_for, cluster_id_by_name
 from core.config import SUPPORTED_LOCALES
 from core.models import ChannelIdentity, Contact
@@ -137,13 +138,8 @@ def came_to_contact_ids(session: Session, workshop_ids: Iterable[int]) -> set[in
 
 
 def muted_contact_ids(session: Session, community_id: int, topic: str) -> set[int]:
-    """Contacts of the community who muted ``topic``.
-
-    Hook for topic muting (issue 15, point 7): nobody can mute yet, so nobody is left out.
-    The muting feature replaces this body with its query; every caller already passes the
-    topic through ``resolve_audience``.
-    """
-    return set()
+    """Contacts of the community who muted ``topic`` (``core.topics``)."""
+    return topics.muted_contact_ids(session, community_id, topic)
 
 
 def resolve_audience(session: Session, community_id: int, spec: AudienceSpec,

@@ -50,6 +50,8 @@ class OutboxStatus(enum.StrEnum):
     # Never sent because it could no longer be true: its deadline passed, or it failed too
     # many times to be sent in time.
     EXPIRED = "expired"
+    # Never sent because what it belonged to was cancelled while it waited (a broadcast).
+    CANCELLED = "cancelled"
 
 
 class SubjectKind(enum.StrEnum):

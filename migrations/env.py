@@ -7,15 +7,19 @@ from sqlmodel import SQLModel
 
 import core.alerts
 import core.audit
+import core.broadcasts
 import core.campaigns
 import core.gestures
 import core.groups
 import core.media
 import core.metering
 import core.models
+import core.progress
 import core.questionnaires.storage
 import core.results
+import core.staff
 import core.tokens
+import core.topics
 import core.workshop_tables  # noqa: F401
 from core.db import make_engine
 

@@ -21,12 +21,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, or_, select
 
+from core import conversations, outbox
 from core.alerts import QUESTIONNAIRE_DEADLINE
 from core.audience import TOPIC_WORKSHOPS, reachable_members, resolve_audience
 from core.clock import Clock, as_utc, utc_now
 from core.db import session_scope
 from core.messages import RenderedMessage
-from core.models import ChannelIdentity, Community, Contact, Priority
+from core.models import ChannelIdentity, Community, Contact, OutboxStatus, Priority
 from core.quiet_hours import in_quiet_hours, quiet_hours_shift
 from core.workshop_tables import (
     Answer,
@@ -82,20 +83,33 @@ def _fan_out(session: Session, workshop: Workshop, community: Community,
     worded: dict[tuple[str, str], RenderedMessage] = {}
     deadline = as_utc(workshop.starts_at)
     count = 0
+    # The conversations the messages open, written together at the end (one statement for
+    # thousands of people rather than two each).
+    opening: dict[int, list[int]] = {}
     for contact, identity in members:
-        assert contact.id is not None
+        assert contact.id is not None and identity.id is not None
         locale = wording.locale_of(contact, community)
         key = (locale, identity.channel)
         if key not in worded:
             worded[key] = wording.message(session, stage, workshop, community, locale,
                                           identity.channel, now)
-        row = deliver(session, worded[key], identity,
-                      dedupe_key=dedupe_key(workshop, stage, contact.id),
-                      subject=subject(workshop.id, stage),
-                      priority=PRIORITIES.get(stage, Priority.BULK), expires_at=deadline,
-                      now=now)
-        if row is not None:
-            count += 1
+        message = worded[key]
+        row = outbox.enqueue(session, dedupe_key=dedupe_key(workshop, stage, contact.id),
+                             identity=identity, kind=message.kind, payload=message.payload,
+                             now=now, subject=subject(workshop.id, stage),
+                             priority=PRIORITIES.get(stage, Priority.BULK),
+                             expires_at=deadline)
+        if row is None:
+            continue
+        count += 1
+        if message.opens is not None and row.status == OutboxStatus.PENDING.value:
+            opening.setdefault(id(message), []).append(identity.id)
+    by_id = {id(message): message for message in worded.values()}
+    for message_id, identity_ids in opening.items():
+        opens = by_id[message_id].opens
+        assert opens is not None
+        conversations.open_many(session, identity_ids, opens.flow, opens.step,
+                                dict(opens.data), now, opens.ttl, opens.replaces)
     return count
 
 

@@ -10,6 +10,7 @@ import typer
 from sqlmodel import Session
 
 from api.cli.alerts import alert_app
+from api.cli.broadcasts import broadcast_app
 from api.cli.communities import community_app, households_app
 from api.cli.meters import app as meters_app
 from api.cli.tokens import token_app
@@ -28,6 +29,7 @@ app = typer.Typer(help="Voisins: a chat-first bot for energy communities.", no_a
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(alert_app, name="alert")
+app.add_typer(broadcast_app, name="broadcast")
 app.add_typer(meters_app, name="meters")
 app.add_typer(community_app, name="community")
 app.add_typer(households_app, name="households")
@@ -94,7 +96,7 @@ def demo(
 ) -> None:
     """Seed a demo community (no credentials needed), then chat with the bot."""
     from core.clock import utc_now
-    from core.demo import DEMO_SLUG, seed_demo, seed_demo_gestures
+    from core.demo import DEMO_SLUG, seed_demo, seed_demo_gestures, seed_demo_staff_invite
     from core.gestures import load_gestures
     from core.questionnaires.content import load_content
     from meters.demo import seed_demo_energy, seed_demo_story
@@ -114,6 +116,9 @@ def demo(
                    "household codes MAISON01 … MAISON12.")
         for line in _story_lines(session, story):
             typer.echo(line)
+        invite = seed_demo_staff_invite(session, community, now)
+        typer.echo(f"A staff invitation (a facilitator's, one use, 7 days): JOIN {invite} "
+                   "(try it: voisins chat --as someone-new).")
     _chat(DEMO_SLUG, "demo-resident", lang)
 
 

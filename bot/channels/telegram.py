@@ -224,6 +224,8 @@ class TelegramSender:
     def send(self, row: OutboxMessage, identity: ChannelIdentity) -> str | None:
         payload = row.payload
         text = str(payload.get("text") or "")
+        if payload.get("edit_message"):
+            return self._edit(str(payload["edit_message"]), text)
         document = self._file(payload, "document_token", "text/calendar")
         if document is not None:
             # First, so that the buttons of the text stay the last thing on screen.
@@ -252,6 +254,19 @@ class TelegramSender:
         if markup:
             body["reply_markup"] = markup
         return _message_ref(identity, self.call("sendMessage", body=body))
+
+    def _edit(self, ref: str, text: str) -> str:
+        """Replace the text of a message sent before (``ref``: "chat:message_id"), e.g. a
+        fan-out's progress; an unchanged text is not an error."""
+        chat_id, _, message_id = ref.rpartition(":")
+        try:
+            self.call("editMessageText", body={"chat_id": chat_id,
+                                               "message_id": int(message_id),
+                                               "text": split_message(text)[0]})
+        except PermanentSendError as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+        return ref
 
     def _image(self, payload: dict[str, Any]) -> bytes | None:
         return self._file(payload, "image_token", "image/png")

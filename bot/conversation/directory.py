@@ -7,15 +7,21 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bot.flows.base import (
+    AudienceView,
+    ChannelReach,
     ChannelView,
     CommunityView,
     HouseholdView,
     InvitationView,
+    StaffInviteView,
     StoredFacts,
 )
+from bot.outbound.estimate import estimate, send_rates
 from core.alerts import AlertPlanError, audience_for, check_plan, cluster_id_by_name
+from core.audience import AudienceError, AudienceSpec, resolve_audience
 from core.clock import utc_now
 from core.communities import community_by_join_code, household_by_code
+from core.config import Settings, get_settings
 from core.contacts import messages_sent_to
 from core.gesture_chat import (
     CommitmentView,
@@ -29,6 +35,8 @@ from core.metering import Meter
 from core.models import ChannelIdentity, Cluster, Community, Contact, Household
 from core.questionnaires.definition import Definition
 from core.questionnaires.storage import SqlQuestionnaires, list_questionnaires
+from core.staff import InviteStatus, invite_view
+from core.topics import Topic, muted_topics
 from core.workshops import invitations_of, text_for
 
 
@@ -39,9 +47,11 @@ def community_view(community: Community) -> CommunityView:
 
 
 class SqlDirectory:
-    def __init__(self, session: Session, now: datetime | None = None) -> None:
+    def __init__(self, session: Session, now: datetime | None = None,
+                 settings: Settings | None = None) -> None:
         self.session = session
         self.now = now or utc_now()
+        self.settings = settings
         self._questionnaires = SqlQuestionnaires(session)
 
     def community_by_join_code(self, code: str) -> CommunityView | None:
@@ -72,6 +82,14 @@ class SqlDirectory:
             channels=tuple(ChannelView(i.channel, i.address) for i in identities),
             messages_sent=messages_sent_to(self.session, contact_id),
         )
+
+    def staff_invite(self, code: str) -> StaffInviteView | None:
+        invite = invite_view(self.session, code, self.now)
+        if invite is None:
+            return None
+        return StaffInviteView(code=invite.code, community_id=invite.community_id,
+                               community_name=invite.community_name, role=invite.role,
+                               usable=invite.status is InviteStatus.VALID)
 
     def questionnaire(self, questionnaire_id: int) -> Definition | None:
         return self._questionnaires.questionnaire(questionnaire_id)
@@ -120,6 +138,23 @@ class SqlDirectory:
     def exercise_suggestions(self, contact_id: int, slugs: tuple[str, ...]
                              ) -> tuple[tuple[str, dict[str, str]], ...]:
         return exercise_suggestions(self.session, contact_id, slugs)
+
+    def fanout_audience(self, community_id: int, cluster: str | None, topic: str
+                        ) -> AudienceView:
+        try:
+            people = resolve_audience(self.session, community_id,
+                                      AudienceSpec(cluster=cluster), topic=Topic(topic).value)
+        except AudienceError:
+            return AudienceView((), ())
+        rates = send_rates(self.settings or get_settings())
+        per_channel = people.channel_counts()
+        return AudienceView(
+            locales=tuple(sorted({contact.locale for contact, _ in people})),
+            reach=tuple(ChannelReach(item.channel, item.people, item.seconds)
+                        for item in estimate(per_channel, rates)))
+
+    def muted_topics(self, contact_id: int) -> frozenset[str]:
+        return frozenset(topic.value for topic in muted_topics(self.session, contact_id))
 
     def gesture_catalogue(self) -> tuple[GestureView, ...]:
         return catalogue_views(self.session)

@@ -14,6 +14,8 @@ from bot.flows import questionnaire
 from bot.flows.base import (
     AnswerWorkshop,
     ChooseSuggestedGesture,
+    ClaimStaffInvite,
+    CreateStaffInvite,
     Directory,
     Effect,
     Enrol,
@@ -27,15 +29,18 @@ from bot.flows.base import (
     PlanAlert,
     RecordAlertIntent,
     RecordApplianceRatings,
+    SendBroadcast,
     SendChart,
     SendShareKit,
     SetLocale,
+    SetTopicMuted,
     ShowGesturesTogether,
     ShowSurveyResults,
     StartCampaign,
     Who,
 )
 from bot.flows.menu import menu_message
+from bot.flows.staff import invite_text
 from bot.i18n import choose_locale, translator
 from bot.rendering.energy_charts import chart_request
 from bot.rendering.gestures_together import (
@@ -46,8 +51,9 @@ from bot.rendering.gestures_together import (
 from bot.rendering.share_kit import kit_locales, share_kits
 from bot.rendering.survey_results import apply_campaign_effect, survey_results_replies
 from bot.rendering.workshops import apply_answer
-from core import alerts, contacts, conversations, outbox
+from core import alerts, broadcasts, contacts, conversations, outbox, staff
 from core.alerts import Alert, AlertIntent, AlertKind, AlertPlanError
+from core.audience import AudienceError, AudienceSpec
 from core.clock import Clock, utc_now
 from core.config import Settings, get_settings
 from core.db import session_scope
@@ -63,6 +69,7 @@ from core.questionnaires.responses import (
     RecordAnswer,
     apply_questionnaire_effect,
 )
+from core.topics import Topic, set_muted
 
 
 def handle_incoming(engine: Engine, message: IncomingMessage, clock: Clock = utc_now,
@@ -83,8 +90,8 @@ def handle_incoming(engine: Engine, message: IncomingMessage, clock: Clock = utc
         state = FlowState(flow=stored.flow, step=stored.step, data=stored.data,
                           expired=stored.expired)
         who = who_is(session, identity, settings)
-        result = answer(session, identity, message, state, who, SqlDirectory(session, now),
-                        now, settings)
+        directory = SqlDirectory(session, now, settings)
+        result = answer(session, identity, message, state, who, directory, now, settings)
         conversations.save_state(session, identity.id, result.state.flow, result.state.step,
                                  result.state.data, now, state_ttl(result.state, settings))
         return _enqueue_replies(session, identity, message, result, now)
@@ -154,13 +161,22 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
     for effect in effects:
         if isinstance(effect, Enrol):
             if identity.contact_id is None:
-                contacts.enrol_contact(session, identity, effect.community_id, effect.locale,
-                                       settings.consent_version, now, name=effect.name)
+                joined = contacts.enrol_contact(session, identity, effect.community_id,
+                                                effect.locale, settings.consent_version, now,
+                                                name=effect.name)
+                if effect.staff_code and staff.claim_invite(session, effect.staff_code, joined,
+                                                            now) is None:
+                    return EffectOutcome(replace=(_invite_gone(joined, who),))
             continue
         contact = session.get(Contact, identity.contact_id) if identity.contact_id else None
         if contact is None:
             continue
-        if isinstance(effect, LinkHousehold):
+        if isinstance(effect, ClaimStaffInvite):
+            if staff.claim_invite(session, effect.code, contact, now) is None:
+                return EffectOutcome(replace=(_invite_gone(contact, who),))
+        elif isinstance(effect, CreateStaffInvite) and contact.role == Role.FACILITATOR.value:
+            extra.append(_new_invite(session, contact, effect, now))
+        elif isinstance(effect, LinkHousehold):
             contacts.link_household(session, contact, effect.household_id)
         elif isinstance(effect, SetLocale):
             contacts.set_locale(session, contact, effect.locale)
@@ -208,11 +224,40 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
         elif isinstance(effect, ShowGesturesTogether) and who is not None \
                 and contact.role == Role.FACILITATOR.value:
             extra.extend(gestures_together_replies(session, who, now))
+        elif isinstance(effect, SetTopicMuted) and contact.id is not None:
+            set_muted(session, contact.id, Topic(effect.topic), effect.muted, now)
+        elif isinstance(effect, SendBroadcast) and contact.role == Role.FACILITATOR.value:
+            problem = _send_broadcast(session, contact, effect, now, who)
+            if problem:
+                return EffectOutcome(replace=(problem,))
         elif isinstance(effect, SendChart) and who is not None:
             # Only what to draw: the dispatcher draws it after this transaction.
             extra.append(chart_request(who, contact, effect.kind))
     session.flush()
     return EffectOutcome(extra=tuple(extra))
+
+
+def _invite_gone(contact: Contact, who: Who | None) -> OutgoingMessage:
+    """The staff code was used or expired between the question and the answer: the person
+    stays (or becomes) a resident, and hears why."""
+    t = translator(contact.locale)
+    text = t.gettext("Sorry, this invitation code was used or expired meanwhile: nothing has "
+                     "changed. Please ask for a new one.")
+    if who is None:
+        return OutgoingMessage(text=text, locale=contact.locale)
+    return menu_message(replace(who, role=Role(contact.role), contact_id=contact.id,
+                                locale=contact.locale), intro=text)
+
+
+def _new_invite(session: Session, contact: Contact, effect: CreateStaffInvite, now: datetime
+                ) -> OutgoingMessage:
+    community = session.get(Community, contact.community_id)
+    assert community is not None
+    invite = staff.create_invite(session, community, effect.role, now,
+                                 created_by=f"chat:{contact.id}")
+    reader = Who(channel="", locale=contact.locale)
+    return OutgoingMessage(text=invite_text(reader, invite.code, community.name),
+                           locale=contact.locale)
 
 
 def share_kit_replies(session: Session, contact: Contact, settings: Settings | None
@@ -234,6 +279,28 @@ def share_kit_replies(session: Session, contact: Contact, settings: Settings | N
                           sms_number=settings.twilio_sms_from):
         replies.append(OutgoingMessage(text=f"{kit.text}\n{kit.share_link}", locale=kit.locale))
     return replies
+
+
+def _send_broadcast(session: Session, contact: Contact, effect: SendBroadcast,
+                    now: datetime, who: Who | None) -> OutgoingMessage | None:
+    """News from the chat goes at once (the scheduler fans it out at its next tick); its
+    facilitator is shown the progress (``scheduler/progress.py``)."""
+    community = session.get(Community, contact.community_id)
+    if community is None:
+        return None
+    try:
+        with session.begin_nested():
+            news = broadcasts.create_broadcast(
+                session, community, {effect.locale: effect.text}, now,
+                audience=AudienceSpec(cluster=effect.cluster), created_by=contact.id)
+            broadcasts.send_broadcast(session, news, now)
+    except (broadcasts.BroadcastError, AudienceError):
+        # The flow checked it; a group of homes renamed meanwhile, say.
+        text = translator(contact.locale).gettext(
+            "Sorry, this news could not be sent. Nothing was sent; please try again.")
+        return menu_message(who, intro=text) if who is not None \
+            else OutgoingMessage(text=text, locale=contact.locale)
+    return None
 
 
 def _plan_alert(session: Session, contact: Contact, effect: PlanAlert, now: datetime,

@@ -98,6 +98,17 @@ class InvitationView:
 
 
 @dataclass(frozen=True)
+class StaffInviteView:
+    """A staff invitation code as the person who sends it may learn of it."""
+
+    code: str
+    community_id: int
+    community_name: str
+    role: Role
+    usable: bool  # False once used or expired
+
+
+@dataclass(frozen=True)
 class ChannelView:
     channel: str
     address: str
@@ -118,6 +129,29 @@ class StoredFacts:
     messages_sent: int
 
 
+@dataclass(frozen=True)
+class ChannelReach:
+    """How many people of a fan-out's audience read on one channel, and how long sending
+    to them takes under the channel's rate limits."""
+
+    channel: str
+    people: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class AudienceView:
+    """Who a fan-out (news, an invitation) would reach: the languages they read, and per
+    channel how many (largest first)."""
+
+    locales: tuple[str, ...]
+    reach: tuple[ChannelReach, ...]
+
+    @property
+    def people(self) -> int:
+        return sum(item.people for item in self.reach)
+
+
 class Directory(Protocol):
     """Read-only lookups a flow may need. The inbox passes a database-backed one."""
 
@@ -126,6 +160,7 @@ class Directory(Protocol):
     def household_by_code(self, community_id: int, code: str) -> HouseholdView | None: ...
 
     def stored_facts(self, contact_id: int) -> StoredFacts | None: ...
+    def staff_invite(self, code: str) -> StaffInviteView | None: ...
 
     def cluster_names(self, community_id: int) -> tuple[str, ...]: ...
 
@@ -153,6 +188,14 @@ class Directory(Protocol):
         with their text per language (none when they already have three)."""
         ...
 
+    def fanout_audience(self, community_id: int, cluster: str | None, topic: str
+                        ) -> AudienceView:
+        """Who news or an invitation (``topic``, see core.topics) would reach: residents of
+        the community (cluster) who did not mute the topic."""
+        ...
+
+    def muted_topics(self, contact_id: int) -> frozenset[str]: ...
+
     def gesture_catalogue(self) -> tuple[GestureView, ...]:
         """The gestures a resident may choose, in catalogue order."""
         ...
@@ -174,11 +217,27 @@ class Directory(Protocol):
 # Effects: what a flow asks the domain to do. The inbox applies them in order.
 @dataclass(frozen=True)
 class Enrol:
-    """Consent given: the inbox records it with the consent text's current version."""
+    """Consent given: the inbox records it with the consent text's current version. With a
+    ``staff_code`` (a staff invitation), the new contact takes the invitation's role."""
 
     community_id: int
     locale: str
     name: str | None
+    staff_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimStaffInvite:
+    """A member accepted a staff invitation of their community: they take its role."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class CreateStaffInvite:
+    """A facilitator asked for a code inviting another facilitator."""
+
+    role: Role
 
 
 @dataclass(frozen=True)
@@ -271,11 +330,28 @@ class ShowGesturesTogether:
     """A facilitator asked for the community's gestures and exercise, counted together."""
 
 
+@dataclass(frozen=True)
+class SendBroadcast:
+    """A facilitator's news, written in their language, to go now."""
+
+    text: str
+    locale: str
+    cluster: str | None = None
+
+
+@dataclass(frozen=True)
+class SetTopicMuted:
+    topic: str  # a core.topics.Topic
+    muted: bool
+
+
 ExerciseEffect = RecordApplianceRatings | ChooseSuggestedGesture | ShowGesturesTogether
 
-Effect = (Enrol | LinkHousehold | SetLocale | OptOut | OptIn | Erase | RecordAlertIntent
+Effect = (Enrol | ClaimStaffInvite | CreateStaffInvite | LinkHousehold | SetLocale | OptOut
+          | OptIn | Erase | RecordAlertIntent
           | PlanAlert | AnswerWorkshop | SendChart | SendShareKit | StartCampaign
-          | ShowSurveyResults | QuestionnaireEffect | GestureEffect | ExerciseEffect)
+          | ShowSurveyResults | SendBroadcast | SetTopicMuted | QuestionnaireEffect
+          | GestureEffect | ExerciseEffect)
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,11 @@ from bot.flows import (
     my_data,
     plan_alert,
     questionnaire,
+    send_news,
     share_kit,
+    staff,
     survey_admin,
+    topics,
     workshop,
 )
 from bot.flows.base import Flow, FlowData, FlowState, Who
@@ -32,14 +35,17 @@ from bot.flows.base import Flow, FlowData, FlowState, Who
 FLOWS: tuple[Flow[Any], ...] = (
     plan_alert.PLAN_ALERT,
     share_kit.SHARE_KIT,
+    send_news.SEND_NEWS,
     survey_admin.SEND_SURVEY,
     survey_admin.SURVEY_RESULTS,
     gestures_together.GESTURES_TOGETHER,
     appliance_exercise.APPLIANCE_EXERCISE,
+    staff.INVITE_FACILITATOR,
     consumption.CONSUMPTION,
     gestures.MY_GESTURES,
     workshop.WORKSHOP,
     my_data.MY_DATA,
+    topics.TOPICS,
     language.LANGUAGE,
     forget_me.FORGET_ME,
     help.HELP,
@@ -47,6 +53,7 @@ FLOWS: tuple[Flow[Any], ...] = (
     enrolment.ENROLMENT,
     alert.ALERT,
     questionnaire.QUESTIONNAIRE,
+    staff.STAFF_INVITE,
 )
 
 _BY_NAME: dict[str, Flow[Any]] = {flow.name: flow for flow in FLOWS}

@@ -3,8 +3,9 @@
 The frame (date, time, place, the answer choices) is always in the reader's language
 (Babel, in the community's timezone); the title and description are the facilitator's
 words, in the reader's language when the facilitator wrote that version, else in the
-facilitator's own. The calendar file goes as a document on Telegram, as a
-``/media/{token}.ics`` link elsewhere.
+facilitator's own. The calendar file comes with a Yes, a move and a freed place (not
+with the invitation itself): a document on Telegram, a ``/media/{token}.ics`` link elsewhere
+(only with a public URL).
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ class WorkshopMessages:
             choices = answer_choices(t, workshop.id)
             opens = opening(FLOW, "answer", {"workshop_id": workshop.id},
                             ttl=as_utc(workshop.starts_at) - as_utc(now))
-            calendar = True
+            # No calendar file yet: it comes with a Yes (one send per invitation, not two,
+            # and a shorter SMS for those who do not come).
         elif stage in (WorkshopStage.REMINDER_24H, WorkshopStage.REMINDER_2H):
             text = t.gettext("Voisins: reminder: {title}, {when}, {place}. See you there!",
                              title=title, when=when, place=workshop.place)

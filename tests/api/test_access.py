@@ -19,6 +19,7 @@ from api.app import create_app
 from api.auth import admin_router
 from core.alerts import AlertKind, plan_alert
 from core.audit import AuditEntry
+from core.broadcasts import create_broadcast
 from core.campaigns import create_campaign
 from core.communities import add_household, community_by_slug, create_community
 from core.config import Settings
@@ -60,6 +61,7 @@ def world(engine: Engine) -> Iterator[World]:
         workshop = create_workshop(session, demo, title={"fr": "Atelier"}, place="Salle",
                                    starts_at=datetime(2026, 12, 10, 17, tzinfo=UTC),
                                    ends_at=datetime(2026, 12, 10, 19, tzinfo=UTC), now=NOW)
+        broadcast = create_broadcast(session, demo, {"fr": "Nouvelles"}, NOW)
         for community, role in (("demo", TokenRole.ADMIN), ("demo", TokenRole.FACILITATOR),
                                 ("demo", TokenRole.VIEWER), ("other", TokenRole.ADMIN)):
             made = create_token(session, f"{community} {role.value}", role, community,
@@ -68,13 +70,14 @@ def world(engine: Engine) -> Iterator[World]:
         contact = session.exec(select(Contact).where(Contact.community_id == demo.id)).first()
         demo_token = session.exec(select(ApiToken).where(ApiToken.community_id == demo.id)
                                   ).first()
-        assert alert.id and campaign.id and workshop.id and contact and contact.id
+        assert alert.id and campaign.id and workshop.id and broadcast.id and contact \
+            and contact.id
         assert demo_token
         # One of each thing a path names, all of the demo community: a route naming a new
         # kind of thing must add it here (the walk below fails on an unknown parameter).
         ids = {"alert_id": alert.id, "campaign_id": campaign.id, "workshop_id": workshop.id,
                "questionnaire_id": campaign.questionnaire_id, "contact_id": contact.id,
-               "token_id": demo_token.id or 0}
+               "token_id": demo_token.id or 0, "broadcast_id": broadcast.id}
     settings = Settings(admin_token="s3cret", database_url="sqlite://",
                         _env_file=None)  # type: ignore[call-arg]
     with TestClient(create_app(engine, settings, clock=lambda: NOW),

@@ -105,13 +105,14 @@ def test_invite_answer_wait_and_promote_through_serve(tmp_path: Path,
             _wait(lambda a=address: bool(fake_twilio.bodies_to(a)), timeout=30)  # type: ignore[misc]
         for chat in TELEGRAM:
             _wait(lambda c=chat: bool(fake_telegram.texts_to(int(c))), timeout=30)  # type: ignore[misc]
-            assert fake_telegram.documents_to(int(chat))[0].startswith(b"BEGIN:VCALENDAR")
         assert "Fietsatelier" in fake_telegram.texts_to(100000201)[0]
         assert "Atelier vélo" in fake_twilio.bodies_to(SMS[0])[0]
 
         fr, nl, en = translator("fr"), translator("nl"), translator("en")
         assert sms_then_reply(SMS[0], "1").startswith(fr.gettext("Thank you!"))  # Yes
         assert press("100000201", 9001, f"workshop:{workshop_id}:yes").startswith("Bedankt!")
+        # With the Yes, the calendar file (as a document on Telegram).
+        assert fake_telegram.documents_to(100000201)[0].startswith(b"BEGIN:VCALENDAR")
         third = sms_then_reply(SMS[1], "1")  # Yes, but it is full
         assert "liste d'attente" in third
         assert sms_then_reply(SMS[2], "3").startswith(

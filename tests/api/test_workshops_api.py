@@ -9,11 +9,13 @@ import icalendar
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 
 from api.app import create_app
+from core.calendar_file import store_workshop_ics
 from core.config import Settings, get_settings
-from core.models import OutboxMessage
+from core.db import session_scope
+from core.models import Community
+from core.workshop_tables import Workshop
 from tests.fakes.community import seed_residents
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -69,15 +71,17 @@ def test_create_send_read_move_cancel(client: TestClient, sqlite_engine: Engine)
     csv = client.get(f"{workshop}/attendees.csv", headers=AUTH)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert csv.text.startswith("name,language,answer")
-    with Session(sqlite_engine) as session:
-        row = session.exec(select(OutboxMessage).where(OutboxMessage.channel == "sms")).first()
-        assert row is not None
-    link = row.payload["text"].rsplit(" ", 1)[-1]
-    ics = client.get(link[link.index("/media/"):])
+    with session_scope(sqlite_engine) as session:
+        workshop_row = session.get(Workshop, created["id"])
+        assert workshop_row is not None
+        community = session.get(Community, workshop_row.community_id)
+        assert community is not None
+        token = store_workshop_ics(session, workshop_row, community, "fr", NOW)
+    ics = client.get(f"/media/{token}.ics")
     assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
     (event,) = icalendar.Calendar.from_ical(ics.content).walk("VEVENT")
     assert str(event["summary"]) == "Atelier vélo"
-    assert client.get(link[link.index("/media/"):].replace(".ics", ".png")).status_code == 404
+    assert client.get(f"/media/{token}.png").status_code == 404
 
 
 @pytest.mark.parametrize("changes, reason", [

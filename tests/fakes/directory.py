@@ -8,11 +8,14 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.flows.base import (
+    AudienceView,
+    ChannelReach,
     ChannelView,
     CommunityView,
     FlowState,
     HouseholdView,
     InvitationView,
+    StaffInviteView,
     StoredFacts,
 )
 from core.gesture_chat import (
@@ -38,8 +41,11 @@ class MemoryDirectory:
     questionnaires: dict[int, Definition] = field(default_factory=dict)
     # What the exercise may suggest: slug -> text per language (None: every slug, in English).
     gestures: dict[str, dict[str, str]] | None = None
+    muted: set[str] = field(default_factory=set)
     # Contact id → the workshops they may answer.
     invited: dict[int, tuple[InvitationView, ...]] = field(default_factory=dict)
+    # Staff invitation codes, by code.
+    invites: dict[str, StaffInviteView] = field(default_factory=dict)
     # A resident's commitments, and the offer's alert per questionnaire response.
     commitments: dict[int, tuple[CommitmentView, ...]] = field(default_factory=dict)
     offer_alerts: dict[int, int] = field(default_factory=dict)
@@ -59,6 +65,9 @@ class MemoryDirectory:
             name="Nadia", locale="fr", role="resident", community_name=DEMO.name,
             household_ref="H01", consented_at=None, consent_version="2026-11",
             channels=(ChannelView("sms", "+32470123456"),), messages_sent=3))
+
+    def staff_invite(self, code: str) -> StaffInviteView | None:
+        return self.invites.get(code.upper())
 
     def questionnaire(self, questionnaire_id: int) -> Definition | None:
         return self.questionnaires.get(questionnaire_id)
@@ -92,6 +101,16 @@ class MemoryDirectory:
             return tuple((slug, {"en": slug.replace("_", " ")}) for slug in slugs)
         return tuple((slug, self.gestures[slug]) for slug in slugs if slug in self.gestures)
 
+    def fanout_audience(self, community_id: int, cluster: str | None, topic: str
+                        ) -> AudienceView:
+        if cluster is not None:
+            return AudienceView(("fr",), (ChannelReach("sms", 6, 6.0),))
+        # The example: 240 on Telegram at 30/s, 72 by SMS at 0.6/s.
+        return AudienceView(("ar", "fr", "nl"), (ChannelReach("telegram", 240, 8.0),
+                                                 ChannelReach("sms", 72, 120.0)))
+
+    def muted_topics(self, contact_id: int) -> frozenset[str]:
+        return frozenset(self.muted)
     def invitations(self, contact_id: int, locale: str) -> tuple[InvitationView, ...]:
         return self.invited.get(contact_id, ())
 

@@ -113,12 +113,20 @@ def test_invitation_goes_to_everyone_in_their_language_with_the_frame(
     assert [c["key"] for c in french["choices"]] == [
         f"workshop:{workshop_id}:yes", f"workshop:{workshop_id}:maybe",
         f"workshop:{workshop_id}:no"]
-    for resident in residents:
-        payload = rows[resident.contact_id].payload
-        if resident.channel == "telegram":
-            assert payload["document_token"] and "/media/" not in payload["text"]
-        else:
-            assert ".ics" in payload["text"] and "document_token" not in payload
+    # The calendar file comes with a Yes, not with the invitation.
+    assert all("document_token" not in row.payload and ".ics" not in row.payload["text"]
+               for row in rows.values())
+    with session_scope(sqlite_engine) as session:
+        workshop = session.get(Workshop, workshop_id)
+        community = session.get(Community, workshop.community_id if workshop else 0)
+        assert workshop is not None and community is not None
+        moved = WORDING.message(session, WorkshopStage.MOVED, workshop, community, "fr",
+                                "telegram", NOW)
+        by_sms = WORDING.message(session, WorkshopStage.PROMOTED, workshop, community, "fr",
+                                 "sms", NOW)
+    assert moved.payload["document_token"] and "/media/" not in moved.payload["text"]
+    assert "https://voisins.example/media/" in by_sms.payload["text"]
+    assert by_sms.payload["text"].endswith(".ics")
     with Session(sqlite_engine) as session:
         workshop = session.get(Workshop, workshop_id)
         assert workshop is not None

@@ -32,8 +32,11 @@ WORD = {"fr": "mes gestes", "nl": "mijn gewoontes", "en": "my gestures", "ar": "
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-def test_choose_a_gesture_and_answer_its_check_in_by_sms(engine: Engine, fake_twilio: FakeTwilio,
+def test_choose_a_gesture_and_answer_its_check_in_by_sms(sqlite_engine: Engine,
+                                                         fake_twilio: FakeTwilio,
                                                          locale: str) -> None:
+    # SQLite only: the same code runs on PostgreSQL in tests/scheduler/test_check_ins.py.
+    engine = sqlite_engine
     (resident, *_) = seed_residents(engine, NOW)  # an SMS resident
     with session_scope(engine) as session:
         load_gestures(session, NOW)

@@ -156,8 +156,9 @@ def test_every_flow_reply_fits_in_two_segments_in_every_language(engine: Engine)
 # the texts a resident sees before choosing a language are in the community's language.
 RESIDENT_DETOURS = ["hello", "JOIN NOPE", "JOIN SOLEIL", "banana", "help", "{number}", "maybe",
                     "no", "JOIN SOLEIL", "{number}", "yes", "WRONG1", "WRONG2", "qqq", "menu",
-                    "2", "menu", "4", "menu", "1", "LANGUAGE", "menu", "help", "menu", "6",
-                    "xyz", "2", "JOIN SOLEIL", "STOP", "hi", "START", "menu", "6", "1"]
+                    "2", "menu", "4", "menu", "1", "LANGUAGE", "menu", "help", "menu", "7",
+                    "xyz", "2", "JOIN SOLEIL", "STOP", "hi", "START", "menu", "5", "2", "2",
+                    "zzz", "3", "menu", "7", "1"]
 
 
 def _detour_replies(community_locale: str) -> dict[str, set[str]]:

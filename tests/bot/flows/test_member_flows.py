@@ -52,7 +52,7 @@ def test_on_sms_an_answer_ends_with_a_hint_not_the_whole_menu(locale: str) -> No
     assert chat.choice_keys == [] and chat.state.flow == "menu"
     # The resident did not see the numbers after the hint: a number brings the menu, and
     # only a number read from it acts.
-    chat.says("7")
+    chat.says("8")
     assert chat.text == t.gettext("What would you like to do?")
     assert chat.choice_keys == MENU_KEYS
     chat.says(_number("help"))

@@ -67,13 +67,13 @@ def test_after_a_chart_the_menu_or_the_hint_comes_last(locale: str, channel: str
 @pytest.mark.parametrize("locale", ["fr", "ar"])
 def test_a_number_after_a_chart_means_what_the_resident_was_shown(locale: str,
                                                                    channel: str) -> None:
-    # The Dutch resident of the report: a chart, then "5" meaning "the last alert".
+    # The Dutch resident of the report: a chart, then "6" meaning "the last alert".
     chat = _with_meter_data(locale, channel)
     language = str(RESIDENT_MENU.index("language") + 1)
     for text in ("menu", "1", "1", language):
         chat.says(text, at=NOW)
     if channel in HINT_CHANNELS:
-        # Only the hint was shown: "5" brings the menu, nothing is acted on.
+        # Only the hint was shown: "6" brings the menu, nothing is acted on.
         assert chat.state.flow == "menu" and chat.effects[-1].__class__.__name__ == "SendChart"
         assert chat.text == translator(locale).gettext("What would you like to do?")
         assert chat.choice_keys == list(RESIDENT_MENU)
@@ -93,7 +93,7 @@ def test_after_survey_results_the_menu_or_the_hint_comes_last(locale: str,
         assert row.id is not None
         chat.directory.questionnaires[row.id] = definition_of(row)
     chat.says("menu", at=NOW)
-    chat.says("4", at=NOW)  # Survey results
+    chat.says(str(chat.choice_keys.index("survey_results") + 1), at=NOW)
     assert chat.state.flow == "survey_results"
     chat.says("1", at=NOW)
     assert len(chat.last) >= 2  # the results, then the way on
