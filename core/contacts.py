@@ -57,6 +57,14 @@ def opt_in(session: Session, contact: Contact) -> None:
     session.add(contact)
 
 
+def renew_consent(session: Session, contact: Contact, consent_version: str, now: datetime
+                  ) -> None:
+    """They agreed again, to the consent text named ``consent_version``."""
+    contact.consent_version = consent_version
+    contact.consented_at = now
+    session.add(contact)
+
+
 def _suppress_pending(session: Session, contact: Contact) -> None:
     session.exec(
         update(OutboxMessage)

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from core.alerts import Alert
 from core.clock import Clock, as_utc, utc_now
 from core.communities import add_cluster, add_household, community_by_slug, create_community
+from core.config import get_settings
 from core.contacts import enrol_contact, link_household
 from core.gestures import (
     CheckInAnswer,
@@ -32,6 +33,11 @@ DEMO_HOUSEHOLDS = 12
 POST_ALERT_SLUG = "post_alert"
 
 
+def consent() -> str:
+    """Demo people agreed to today's consent text (an older one would be asked again)."""
+    return get_settings().consent_version
+
+
 def seed_demo(session: Session, clock: Clock = utc_now) -> Community:
     """Create the demo community once (a dozen households, a facilitator, a technician)."""
     existing = community_by_slug(session, DEMO_SLUG)
@@ -51,7 +57,7 @@ def seed_demo(session: Session, clock: Clock = utc_now) -> Community:
         ("demo-technician", "Marc (technicien)", Role.TECHNICIAN),
     ):
         identity = touch_identity(session, "console", address, now, display_name=name)
-        enrol_contact(session, identity, community.id, "fr", "demo", now, name=name, role=role)
+        enrol_contact(session, identity, community.id, "fr", consent(), now, name=name, role=role)
     return community
 
 
@@ -78,7 +84,7 @@ def seed_demo_neighbours(session: Session, community: Community, now: datetime
                                   now, display_name=name)
         contact = session.get(Contact, identity.contact_id) if identity.contact_id else None
         if contact is None:
-            contact = enrol_contact(session, identity, community.id, locale, "demo", now,
+            contact = enrol_contact(session, identity, community.id, locale, consent(), now,
                                     name=name)
             assert household.id is not None
             link_household(session, contact, household.id)
@@ -217,7 +223,7 @@ def _resident_of(session: Session, household_id: int, community_id: int, ref: st
         return found
     identity = touch_identity(session, "console", f"demo-gestures-{ref.lower()}", now)
     identity.reachable = False
-    contact = enrol_contact(session, identity, community_id, locale, "demo", now,
+    contact = enrol_contact(session, identity, community_id, locale, consent(), now,
                             name=f"Voisin {ref}")
     link_household(session, contact, household_id)
     session.flush()

@@ -29,6 +29,7 @@ from bot.flows.base import (
     PlanAlert,
     RecordAlertIntent,
     RecordApplianceRatings,
+    RenewConsent,
     SendBroadcast,
     SendChart,
     SendShareKit,
@@ -140,6 +141,7 @@ def who_is(session: Session, identity: ChannelIdentity, settings: Settings) -> W
         if household and household.id else None,
         opted_out=contact.opted_out_at is not None,
         display_name=identity.display_name,
+        consent_current=contact.consent_version == settings.consent_version,
     )
 
 
@@ -184,6 +186,8 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
             contacts.opt_out(session, contact, now)
         elif isinstance(effect, OptIn):
             contacts.opt_in(session, contact)
+        elif isinstance(effect, RenewConsent):
+            contacts.renew_consent(session, contact, settings.consent_version, now)
         elif isinstance(effect, Erase):
             contacts.erase_contact(session, contact)
         elif isinstance(effect, RecordAlertIntent) and contact.id is not None:

@@ -12,10 +12,21 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from bot.conversation.choices import match_choice
-from bot.flows import alert, enrolment, gestures, link_home, menu, staff, stop, workshop
+from bot.flows import (
+    alert,
+    enrolment,
+    gestures,
+    link_home,
+    menu,
+    reconsent,
+    staff,
+    stop,
+    workshop,
+)
 from bot.flows.base import Directory, FlowResult, FlowState, Who
 from bot.flows.consumption import CONSUMPTION
 from bot.flows.enrolment import ENROLMENT, EnrolmentState
+from bot.flows.forget_me import FORGET_ME
 from bot.flows.language import LANGUAGE
 from bot.flows.menu import Paused
 from bot.flows.registry import flow_named, load, may_use
@@ -95,6 +106,13 @@ def _route_newcomer(message: IncomingMessage, who: Who, state: FlowState, direct
 
 def _route_member(message: IncomingMessage, who: Who, state: FlowState, directory: Directory,
                   word: GlobalWord | None, join_code: str | None) -> FlowResult:
+    erasing = state.flow == FORGET_ME.name and not state.expired
+    if not who.consent_current and not erasing:
+        # The consent text changed since they agreed: ask again before anything else (STOP
+        # was answered above; "erase my data" is one of the answers and goes on to its end).
+        if state.flow == reconsent.FLOW and not state.expired and word is None:
+            return reconsent.RECONSENT.step(message, who, reconsent.ReconsentState(), directory)
+        return reconsent.RECONSENT.start(message, who, directory)
     if state.expired:
         return menu.show_menu(who, intro=_a_while_ago(who))
     paused = menu.pause_of(state)

@@ -74,6 +74,8 @@ class Who:
     household: HouseholdView | None = None
     opted_out: bool = False
     display_name: str | None = None
+    # False when they agreed to an older consent text: they are asked again first.
+    consent_current: bool = True
 
     @property
     def enrolled(self) -> bool:
@@ -242,6 +244,11 @@ class OptIn:
 
 
 @dataclass(frozen=True)
+class RenewConsent:
+    """They agreed to the consent text of today (``Settings.consent_version``)."""
+
+
+@dataclass(frozen=True)
 class Erase:
     pass
 
@@ -329,7 +336,7 @@ class SetTopicMuted:
 ExerciseEffect = RecordApplianceRatings | ChooseSuggestedGesture | ShowGesturesTogether
 
 Effect = (Enrol | ClaimStaffInvite | CreateStaffInvite | LinkHousehold | SetLocale | OptOut
-          | OptIn | Erase | RecordAlertIntent
+          | OptIn | RenewConsent | Erase | RecordAlertIntent
           | PlanAlert | AnswerWorkshop | SendChart | SendShareKit | StartCampaign
           | ShowSurveyResults | SendBroadcast | SetTopicMuted | QuestionnaireEffect
           | GestureEffect | ExerciseEffect)

@@ -23,6 +23,7 @@ from bot.flows import (
     my_data,
     plan_alert,
     questionnaire,
+    reconsent,
     send_news,
     share_kit,
     staff,
@@ -53,6 +54,7 @@ FLOWS: tuple[Flow[Any], ...] = (
     enrolment.ENROLMENT,
     alert.ALERT,
     questionnaire.QUESTIONNAIRE,
+    reconsent.RECONSENT,
     staff.STAFF_INVITE,
 )
 

@@ -8,9 +8,12 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from core.communities import add_cluster, add_household, create_community
+from core.config import get_settings
 from core.contacts import enrol_contact
 from core.db import session_scope
 from core.identities import touch_identity
+
+CONSENT = get_settings().consent_version  # today's text: nobody is asked again
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ def seed_residents(engine: Engine, now: datetime, quiet_hours: str = "22:00-08:0
         for index, (channel, address, locale, cluster) in enumerate(RESIDENTS, start=1):
             household = add_household(session, community, f"H{index}", clusters[cluster])
             identity = touch_identity(session, channel, address, now)
-            contact = enrol_contact(session, identity, community.id, locale, "v1", now)
+            contact = enrol_contact(session, identity, community.id, locale, CONSENT, now)
             contact.household_id = household.id
             assert contact.id is not None
             residents.append(Resident(contact.id, channel, identity.address, locale, cluster))

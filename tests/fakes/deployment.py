@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core.communities import add_cluster, add_household, create_community
+from core.config import get_settings
 from core.contacts import enrol_contact
 from core.db import session_scope
 from core.models import ChannelIdentity, OutboxMessage, OutboxStatus, Priority, SubjectKind
@@ -37,6 +38,8 @@ COMMUNITY = "scale"
 BROADCAST_CHATS = 7_000_000
 RESIDENT_CHATS = 5_000_000
 T = TypeVar("T")
+
+CONSENT = get_settings().consent_version  # today's text: nobody is asked again
 
 
 def free_port() -> int:
@@ -162,7 +165,7 @@ def seed_residents(engine: Engine, clusters: int, per_cluster: int, now: datetim
                                            created_at=now, last_inbound_at=now)
                 session.add(identity)
                 session.flush()
-                contact = enrol_contact(session, identity, community.id, "fr", "v1", now)
+                contact = enrol_contact(session, identity, community.id, "fr", CONSENT, now)
                 contact.household_id = household.id
                 session.add(contact)
 
