@@ -23,6 +23,7 @@ from core.db import make_engine, migrate, session_scope
 from core.identities import touch_identity
 from tests.api.helpers import sms_form, telegram_press
 from tests.api.test_serve import _free_port, _stop, _up, _wait
+from tests.fakes.community import CONSENT
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
@@ -44,7 +45,7 @@ def _seed(database_url: str) -> None:
         for channel, address, locale in [*(("sms", a, "fr") for a in SMS),
                                          *(("telegram", a, lang) for a, lang in TELEGRAM.items())]:
             identity = touch_identity(session, channel, address, now)
-            enrol_contact(session, identity, community.id, locale, "v1", now,
+            enrol_contact(session, identity, community.id, locale, CONSENT, now,
                           name=f"Resident {address[-3:]}")
     engine.dispose()
 

@@ -22,6 +22,7 @@ from core.identities import touch_identity
 from core.models import OutboxMessage
 from core.outbox import mark_many_sent
 from scheduler.broadcasts import run_due_broadcasts
+from tests.fakes.community import CONSENT
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -39,7 +40,7 @@ def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         for index, channel in enumerate(["sms", "sms", "telegram", "whatsapp"]):
             address = f"+3247000010{index}" if channel != "telegram" else "5550001"
             identity = touch_identity(session, channel, address, NOW)
-            enrol_contact(session, identity, community.id, "nl", "v1", NOW)
+            enrol_contact(session, identity, community.id, "nl", CONSENT, NOW)
     engine.dispose()
     yield url
     get_settings.cache_clear()

@@ -20,7 +20,7 @@ from core.models import Cluster, Contact, Role
 from core.questionnaires.responses import complete_response, record_answer, start_response
 from core.questionnaires.storage import create_questionnaire
 from core.residents import is_resident
-from tests.fakes.community import seed_residents
+from tests.fakes.community import CONSENT, seed_residents
 from tests.fakes.surveys import mood_definition
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -35,7 +35,7 @@ def _staff(engine: Engine) -> tuple[int, int]:
         for address, role in (("+32470000100", Role.FACILITATOR), ("+32470000101",
                                                                     Role.TECHNICIAN)):
             identity = touch_identity(session, "sms", address, NOW)
-            contact = enrol_contact(session, identity, community.id, "fr", "v1", NOW,
+            contact = enrol_contact(session, identity, community.id, "fr", CONSENT, NOW,
                                     role=role)
             assert contact.id is not None
             ids.append(contact.id)

@@ -19,7 +19,7 @@ from core.models import Community, Contact, OutboxMessage, OutboxStatus, Role
 from core.outbox import mark_many_sent
 from scheduler.broadcasts import run_due_broadcasts
 from scheduler.progress import KIND_PROGRESS, report_progress
-from tests.fakes.community import seed_residents
+from tests.fakes.community import CONSENT, seed_residents
 from tests.fakes.telegram_api import FakeTelegram
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -31,7 +31,7 @@ def _start(engine: Engine, channel: str, address: str, locale: str = "en") -> in
         community = session.exec(select(Community)).one()
         assert community.id is not None
         identity = touch_identity(session, channel, address, NOW)
-        facilitator = enrol_contact(session, identity, community.id, locale, "v1", NOW)
+        facilitator = enrol_contact(session, identity, community.id, locale, CONSENT, NOW)
         facilitator.role = Role.FACILITATOR.value
         broadcast = create_broadcast(session, community, {"en": "Bring a cup."}, NOW,
                                      created_by=facilitator.id)
@@ -154,7 +154,7 @@ def test_a_workshop_invitation_is_reported_the_same_way(engine: Engine) -> None:
         community = session.exec(select(Community)).one()
         assert community.id is not None
         identity = touch_identity(session, "sms", "+32470999999", NOW)
-        facilitator = enrol_contact(session, identity, community.id, "en", "v1", NOW)
+        facilitator = enrol_contact(session, identity, community.id, "en", CONSENT, NOW)
         facilitator.role = Role.FACILITATOR.value
         workshop = Workshop(community_id=community.id, created_by=facilitator.id,
                             title={"en": "Repair café"}, place="Room B",

@@ -22,6 +22,7 @@ from core.models import OutboxMessage, Role
 from meters.health import MeterDigest, MeterHealth
 from meters.store import add_meter
 from scheduler.digests import send_meter_digests
+from tests.fakes.community import CONSENT
 
 NOW = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # 17:00 in Brussels
 
@@ -60,7 +61,7 @@ def _community(engine: Engine, silent: int = 2) -> dict[str, int]:
                 ("facilitator", "telegram", "200000102", "en", Role.FACILITATOR),
                 ("resident", "sms", "+32470000103", "nl", Role.RESIDENT)):
             identity = touch_identity(session, channel, address, NOW)
-            contact = enrol_contact(session, identity, community.id, locale, "v1", NOW,
+            contact = enrol_contact(session, identity, community.id, locale, CONSENT, NOW,
                                     role=role)
             assert contact.id is not None
             contacts[name] = contact.id

@@ -31,7 +31,7 @@ from core.questionnaires.storage import create_questionnaire
 from scheduler import retries
 from scheduler.campaigns import run_due_campaigns
 from scheduler.timeline import run_due_steps
-from tests.fakes.community import seed_residents
+from tests.fakes.community import CONSENT, seed_residents
 from tests.fakes.surveys import mood_definition
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Brussels
@@ -57,7 +57,7 @@ def _second_community(engine: Engine) -> None:
         other = create_community(session, "riviere", "La Rivière", join_code="RIV")
         assert other.id is not None
         identity = touch_identity(session, "sms", "+32470009999", NOW)
-        enrol_contact(session, identity, other.id, "fr", "v1", NOW)
+        enrol_contact(session, identity, other.id, "fr", CONSENT, NOW)
 
 
 def _plan(engine: Engine, slug: str, starts_at: datetime) -> int:

@@ -19,6 +19,7 @@ from core.db import session_scope
 from core.identities import touch_identity
 from core.models import ChannelIdentity, Contact, OutboxMessage, OutboxStatus
 from tests.bot.channels.conftest import settings_for
+from tests.fakes.community import CONSENT
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 
@@ -40,7 +41,7 @@ def fan_out(engine: Engine, channel: str, addresses: list[str], enrol: bool = Fa
         for address in addresses:
             identity = touch_identity(session, channel, address, T0)
             if enrol:
-                enrol_contact(session, identity, community.id, "en", "v1", T0)
+                enrol_contact(session, identity, community.id, "en", CONSENT, T0)
             outbox.enqueue(session, dedupe_key=f"broadcast:1:{channel}:{address}",
                            identity=identity, kind="broadcast",
                            payload={"text": f"Hello {address}", "locale": "en"}, now=T0)

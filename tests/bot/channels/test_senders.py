@@ -26,6 +26,7 @@ from core.identities import touch_identity
 from core.media import store_png
 from core.models import ChannelIdentity, OutboxMessage
 from tests.bot.channels.conftest import PUBLIC_URL, SMS_FROM, settings_for
+from tests.fakes.community import CONSENT
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 
@@ -48,7 +49,7 @@ def one_row(engine: Engine, channel: str, address: str, payload: dict[str, objec
         assert community.id is not None
         identity = touch_identity(session, channel, address, last_inbound or T0)
         identity.last_inbound_at = last_inbound
-        contact = enrol_contact(session, identity, community.id, "nl", "v1", T0)
+        contact = enrol_contact(session, identity, community.id, "nl", CONSENT, T0)
         if sms_too:
             sms = touch_identity(session, "sms", address, T0)
             sms.contact_id = contact.id

@@ -36,6 +36,7 @@ from core.models import Community, Contact, Role
 from core.questionnaires.content import content_files, load_yaml
 from tests.bot.channels.conftest import settings_for
 from tests.bot.flows.conversation import Conversation, member
+from tests.fakes.community import CONSENT
 from tests.fakes.directory import DEMO, MemoryDirectory
 from tests.fakes.twilio_api import FakeTwilio
 
@@ -165,7 +166,7 @@ def test_a_french_two_hour_notice_reaches_twilio_as_one_plain_segment(
         community = create_community(session, "c", "C", join_code="CCC")
         assert community.id is not None
         identity = touch_identity(session, "sms", address, T0)
-        contact = enrol_contact(session, identity, community.id, "fr", "v1", T0)
+        contact = enrol_contact(session, identity, community.id, "fr", CONSENT, T0)
         alert = Alert(id=5, community_id=community.id, starts_at=START,
                       ends_at=START + timedelta(hours=2))
         payload = AlertMessages().render(AlertStage.NOTICE_24H, alert, community,

@@ -20,6 +20,7 @@ from core.demo import seed_demo
 from core.messages import IncomingMessage
 from core.models import Role
 from tests.bot.flows.conversation import Conversation, member
+from tests.fakes.community import CONSENT
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Brussels
 TZ = "Europe/Brussels"
@@ -133,7 +134,7 @@ def test_facilitator_gets_a_whatsapp_share_kit_per_language(engine: Engine) -> N
         assert community.id is not None
         for address, locale in (("+32470000011", "ar"), ("+32470000012", "nl")):
             identity = touch_identity(session, "sms", address, NOW)
-            enrol_contact(session, identity, community.id, locale, "v1", NOW)
+            enrol_contact(session, identity, community.id, locale, CONSENT, NOW)
     rows = []
     for index, text in enumerate(["menu", "2"]):
         rows = handle_incoming(engine, IncomingMessage("console", "demo-facilitator", text,

@@ -28,6 +28,7 @@ from core.models import Community, Contact, OutboxMessage, Role, SubjectKind
 from core.topics import Topic, muted_contact_ids
 from scheduler.broadcasts import run_due_broadcasts
 from tests.bot.flows.conversation import Conversation, member
+from tests.fakes.community import CONSENT
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Brussels
 
@@ -154,7 +155,7 @@ def test_over_the_terminal_a_resident_mutes_news_and_the_facilitators_news_skips
         assert community.id is not None
         for reader in SUPPORTED_LOCALES:
             identity = touch_identity(session, "console", f"reader-{reader}", NOW)
-            enrol_contact(session, identity, community.id, reader, "v1", NOW)
+            enrol_contact(session, identity, community.id, reader, CONSENT, NOW)
         facilitator = session.exec(select(Contact).where(
             Contact.role == Role.FACILITATOR.value)).one()
         facilitator.locale = locale

@@ -23,6 +23,7 @@ from core.messages import IncomingMessage
 from core.models import ChannelIdentity, OutboxMessage
 from core.workshops import create_workshop, rsvp_counts
 from scheduler.workshops import send_invitations
+from tests.fakes.community import CONSENT
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 STARTS = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
@@ -50,7 +51,7 @@ def _setup(engine: Engine, locale: str) -> int:
         assert community.id is not None
         for address in ("ana", "bob", "chris"):
             identity = touch_identity(session, CHANNEL, address, NOW)
-            enrol_contact(session, identity, community.id, locale, "v1", NOW)
+            enrol_contact(session, identity, community.id, locale, CONSENT, NOW)
         workshop = create_workshop(
             session, community, title={"fr": "Atelier vélo", "nl": "Fietsatelier"},
             place="Salle des fêtes", starts_at=STARTS, ends_at=STARTS + timedelta(hours=2),
