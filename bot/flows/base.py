@@ -287,6 +287,19 @@ class SendBroadcast:
 
 
 @dataclass(frozen=True)
+class InviteToWorkshop:
+    """A facilitator's workshop, titled in their language, whose invitations go now."""
+
+    title: str
+    locale: str
+    starts_at: str  # ISO-8601 with offset
+    ends_at: str
+    place: str
+    capacity: int | None = None
+    cluster: str | None = None
+
+
+@dataclass(frozen=True)
 class SetTopicMuted:
     topic: str  # a core.topics.Topic
     muted: bool
@@ -294,8 +307,8 @@ class SetTopicMuted:
 
 Effect = (Enrol | LinkHousehold | SetLocale | OptOut | OptIn | Erase | RecordAlertIntent
           | PlanAlert | AnswerWorkshop | SendChart | SendShareKit | StartCampaign
-          | ShowSurveyResults | SendBroadcast | SetTopicMuted | QuestionnaireEffect
-          | GestureEffect)
+          | ShowSurveyResults | SendBroadcast | InviteToWorkshop | SetTopicMuted
+          | QuestionnaireEffect | GestureEffect)
 
 
 @dataclass(frozen=True)

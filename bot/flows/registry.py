@@ -16,6 +16,7 @@ from bot.flows import (
     forget_me,
     gestures,
     help,
+    invite_workshop,
     language,
     link_home,
     my_data,
@@ -32,6 +33,7 @@ from bot.flows.base import Flow, FlowData, FlowState, Who
 FLOWS: tuple[Flow[Any], ...] = (
     plan_alert.PLAN_ALERT,
     share_kit.SHARE_KIT,
+    invite_workshop.INVITE_TO_WORKSHOP,
     send_news.SEND_NEWS,
     survey_admin.SEND_SURVEY,
     survey_admin.SURVEY_RESULTS,
