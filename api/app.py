@@ -29,6 +29,7 @@ from api.routes import (
     media,
     meters,
     questionnaires,
+    staff,
     tokens,
     webhooks,
     workshops,
@@ -105,6 +106,7 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
     app.include_router(broadcasts.router)
     app.include_router(gestures.router)
     app.include_router(workshops.router)
+    app.include_router(staff.router)
     app.include_router(tokens.router)
     app.include_router(audit.router)
     return app

@@ -222,3 +222,17 @@ def _resident_of(session: Session, household_id: int, community_id: int, ref: st
     link_household(session, contact, household_id)
     session.flush()
     return contact
+
+
+def seed_demo_staff_invite(session: Session, community: Community, now: datetime) -> str:
+    """A staff invitation of the demo (a facilitator's, valid 7 days), made once: its code,
+    to try being invited (``voisins chat --as someone`` then ``JOIN CODE``)."""
+    from core.staff import StaffInvite, create_invite
+
+    waiting = session.exec(select(StaffInvite).where(
+        StaffInvite.community_id == community.id, col(StaffInvite.used_at).is_(None),
+        col(StaffInvite.expires_at) > now)).first()
+    if waiting is not None:
+        return waiting.code
+    return create_invite(session, community, Role.FACILITATOR, now, name="Inès",
+                         created_by="demo").code

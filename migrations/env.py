@@ -17,6 +17,7 @@ import core.models
 import core.progress
 import core.questionnaires.storage
 import core.results
+import core.staff
 import core.tokens
 import core.topics
 import core.workshop_tables  # noqa: F401

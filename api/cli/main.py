@@ -96,7 +96,7 @@ def demo(
 ) -> None:
     """Seed a demo community (no credentials needed), then chat with the bot."""
     from core.clock import utc_now
-    from core.demo import DEMO_SLUG, seed_demo, seed_demo_gestures
+    from core.demo import DEMO_SLUG, seed_demo, seed_demo_gestures, seed_demo_staff_invite
     from core.gestures import load_gestures
     from core.questionnaires.content import load_content
     from meters.demo import seed_demo_energy, seed_demo_story
@@ -116,6 +116,9 @@ def demo(
                    "household codes MAISON01 … MAISON12.")
         for line in _story_lines(session, story):
             typer.echo(line)
+        invite = seed_demo_staff_invite(session, community, now)
+        typer.echo(f"A staff invitation (a facilitator's, one use, 7 days): JOIN {invite} "
+                   "(try it: voisins chat --as someone-new).")
     _chat(DEMO_SLUG, "demo-resident", lang)
 
 

@@ -13,6 +13,7 @@ from bot.flows.base import (
     CommunityView,
     HouseholdView,
     InvitationView,
+    StaffInviteView,
     StoredFacts,
 )
 from bot.outbound.estimate import estimate, send_rates
@@ -33,6 +34,7 @@ from core.metering import Meter
 from core.models import ChannelIdentity, Cluster, Community, Contact, Household
 from core.questionnaires.definition import Definition
 from core.questionnaires.storage import SqlQuestionnaires, list_questionnaires
+from core.staff import InviteStatus, invite_view
 from core.topics import Topic, muted_topics
 from core.workshops import invitations_of, text_for
 
@@ -79,6 +81,14 @@ class SqlDirectory:
             channels=tuple(ChannelView(i.channel, i.address) for i in identities),
             messages_sent=messages_sent_to(self.session, contact_id),
         )
+
+    def staff_invite(self, code: str) -> StaffInviteView | None:
+        invite = invite_view(self.session, code, self.now)
+        if invite is None:
+            return None
+        return StaffInviteView(code=invite.code, community_id=invite.community_id,
+                               community_name=invite.community_name, role=invite.role,
+                               usable=invite.status is InviteStatus.VALID)
 
     def questionnaire(self, questionnaire_id: int) -> Definition | None:
         return self._questionnaires.questionnaire(questionnaire_id)

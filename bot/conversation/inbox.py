@@ -13,6 +13,8 @@ from bot.conversation.router import route
 from bot.flows import questionnaire
 from bot.flows.base import (
     AnswerWorkshop,
+    ClaimStaffInvite,
+    CreateStaffInvite,
     Directory,
     Effect,
     Enrol,
@@ -36,6 +38,7 @@ from bot.flows.base import (
     Who,
 )
 from bot.flows.menu import menu_message
+from bot.flows.staff import invite_text
 from bot.i18n import choose_locale, translator
 from bot.rendering.energy_charts import chart_request
 from bot.rendering.share_kit import invitation_kits, kit_locales, share_kits
@@ -43,7 +46,7 @@ from bot.rendering.survey_results import apply_campaign_effect, survey_results_r
 from bot.rendering.workshops import WORDING as WORKSHOP_WORDING
 from bot.rendering.workshops import apply_answer
 from bot.rendering.workshops import group_post as workshop_group_post
-from core import alerts, broadcasts, contacts, conversations, outbox, workshops
+from core import alerts, broadcasts, contacts, conversations, outbox, staff, workshops
 from core.alerts import Alert, AlertIntent, AlertKind, AlertPlanError
 from core.audience import AudienceError, AudienceSpec
 from core.clock import Clock, utc_now
@@ -154,13 +157,22 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
     for effect in effects:
         if isinstance(effect, Enrol):
             if identity.contact_id is None:
-                contacts.enrol_contact(session, identity, effect.community_id, effect.locale,
-                                       settings.consent_version, now, name=effect.name)
+                joined = contacts.enrol_contact(session, identity, effect.community_id,
+                                                effect.locale, settings.consent_version, now,
+                                                name=effect.name)
+                if effect.staff_code and staff.claim_invite(session, effect.staff_code, joined,
+                                                            now) is None:
+                    return EffectOutcome(replace=(_invite_gone(joined, who),))
             continue
         contact = session.get(Contact, identity.contact_id) if identity.contact_id else None
         if contact is None:
             continue
-        if isinstance(effect, LinkHousehold):
+        if isinstance(effect, ClaimStaffInvite):
+            if staff.claim_invite(session, effect.code, contact, now) is None:
+                return EffectOutcome(replace=(_invite_gone(contact, who),))
+        elif isinstance(effect, CreateStaffInvite) and contact.role == Role.FACILITATOR.value:
+            extra.append(_new_invite(session, contact, effect, now))
+        elif isinstance(effect, LinkHousehold):
             contacts.link_household(session, contact, effect.household_id)
         elif isinstance(effect, SetLocale):
             contacts.set_locale(session, contact, effect.locale)
@@ -213,6 +225,29 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
             extra.append(chart_request(who, contact, effect.kind))
     session.flush()
     return EffectOutcome(extra=tuple(extra))
+
+
+def _invite_gone(contact: Contact, who: Who | None) -> OutgoingMessage:
+    """The staff code was used or expired between the question and the answer: the person
+    stays (or becomes) a resident, and hears why."""
+    t = translator(contact.locale)
+    text = t.gettext("Sorry, this invitation code was used or expired meanwhile: nothing has "
+                     "changed. Please ask for a new one.")
+    if who is None:
+        return OutgoingMessage(text=text, locale=contact.locale)
+    return menu_message(replace(who, role=Role(contact.role), contact_id=contact.id,
+                                locale=contact.locale), intro=text)
+
+
+def _new_invite(session: Session, contact: Contact, effect: CreateStaffInvite, now: datetime
+                ) -> OutgoingMessage:
+    community = session.get(Community, contact.community_id)
+    assert community is not None
+    invite = staff.create_invite(session, community, effect.role, now,
+                                 created_by=f"chat:{contact.id}")
+    reader = Who(channel="", locale=contact.locale)
+    return OutgoingMessage(text=invite_text(reader, invite.code, community.name),
+                           locale=contact.locale)
 
 
 def share_kit_replies(session: Session, contact: Contact, settings: Settings | None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from bot.conversation.choices import match_choice
-from bot.flows import alert, enrolment, gestures, link_home, menu, stop, workshop
+from bot.flows import alert, enrolment, gestures, link_home, menu, staff, stop, workshop
 from bot.flows.base import Directory, FlowResult, FlowState, Who
 from bot.flows.consumption import CONSUMPTION
 from bot.flows.enrolment import ENROLMENT, EnrolmentState
@@ -87,7 +87,8 @@ def _route_newcomer(message: IncomingMessage, who: Who, state: FlowState, direct
     if word is None:
         # On SMS people often send just the code.
         bare = fold(message.text).upper()
-        if 0 < len(bare) <= 32 and " " not in bare and directory.community_by_join_code(bare):
+        if 0 < len(bare) <= 32 and " " not in bare and (
+                directory.community_by_join_code(bare) or directory.staff_invite(bare)):
             return enrolment.begin(bare, who, directory)
     return enrolment.introduction(who)
 
@@ -122,6 +123,9 @@ def _route_member(message: IncomingMessage, who: Who, state: FlowState, director
         household = link_home.household_after_join_code(message, who, directory)
         if household is not None:
             return link_home.linked(who, household)
+        invite = directory.staff_invite(join_code)
+        if invite is not None:
+            return staff.member_sent(invite, who)
         community = who.community.name if who.community else ""
         return menu.show_menu(
             who, intro=who.t.gettext("You are already a member of {community}.",

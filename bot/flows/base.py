@@ -98,6 +98,17 @@ class InvitationView:
 
 
 @dataclass(frozen=True)
+class StaffInviteView:
+    """A staff invitation code as the person who sends it may learn of it."""
+
+    code: str
+    community_id: int
+    community_name: str
+    role: Role
+    usable: bool  # False once used or expired
+
+
+@dataclass(frozen=True)
 class ChannelView:
     channel: str
     address: str
@@ -149,6 +160,7 @@ class Directory(Protocol):
     def household_by_code(self, community_id: int, code: str) -> HouseholdView | None: ...
 
     def stored_facts(self, contact_id: int) -> StoredFacts | None: ...
+    def staff_invite(self, code: str) -> StaffInviteView | None: ...
 
     def cluster_names(self, community_id: int) -> tuple[str, ...]: ...
 
@@ -199,11 +211,27 @@ class Directory(Protocol):
 # Effects: what a flow asks the domain to do. The inbox applies them in order.
 @dataclass(frozen=True)
 class Enrol:
-    """Consent given: the inbox records it with the consent text's current version."""
+    """Consent given: the inbox records it with the consent text's current version. With a
+    ``staff_code`` (a staff invitation), the new contact takes the invitation's role."""
 
     community_id: int
     locale: str
     name: str | None
+    staff_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimStaffInvite:
+    """A member accepted a staff invitation of their community: they take its role."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class CreateStaffInvite:
+    """A facilitator asked for a code inviting another facilitator."""
+
+    role: Role
 
 
 @dataclass(frozen=True)
@@ -305,7 +333,8 @@ class SetTopicMuted:
     muted: bool
 
 
-Effect = (Enrol | LinkHousehold | SetLocale | OptOut | OptIn | Erase | RecordAlertIntent
+Effect = (Enrol | ClaimStaffInvite | CreateStaffInvite | LinkHousehold | SetLocale | OptOut
+          | OptIn | Erase | RecordAlertIntent
           | PlanAlert | AnswerWorkshop | SendChart | SendShareKit | StartCampaign
           | ShowSurveyResults | SendBroadcast | InviteToWorkshop | SetTopicMuted
           | QuestionnaireEffect | GestureEffect)

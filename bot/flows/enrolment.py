@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from bot.conversation.choices import match_choice
@@ -20,7 +21,9 @@ from bot.flows.base import (
 from bot.flows.language import LANGUAGE_CHOICES
 from bot.flows.link_home import HOUSEHOLD_CODE_TRIES, SKIP, ask_text, read_code, skip_choice
 from bot.flows.menu import HINT_CHANNELS, show_menu
+from bot.flows.staff import unusable, you_are_now
 from core.messages import Choice, IncomingMessage, OutgoingMessage
+from core.models import Role
 
 FLOW = "enrolment"
 
@@ -32,6 +35,8 @@ class EnrolmentState(FlowData):
     # Chosen at the first step; the contact does not exist yet, so it lives here.
     locale: str | None = None
     tries: int = 0
+    # Joining with a staff invitation: the role it gives (no household step then).
+    staff_role: Role | None = None
 
 
 def introduction(who: Who, intro: str | None = None) -> FlowResult:
@@ -47,6 +52,14 @@ def introduction(who: Who, intro: str | None = None) -> FlowResult:
 
 def begin(code: str, who: Who, directory: Directory) -> FlowResult:
     community = directory.community_by_join_code(code)
+    invite = directory.staff_invite(code) if community is None else None
+    if invite is not None and not invite.usable:
+        return FlowResult(replies=(say(who, unusable(who)),), state=IDLE)
+    if invite is not None:
+        state = EnrolmentState(step="language", community_id=invite.community_id, code=code,
+                               community_name=invite.community_name, staff_role=invite.role)
+        return ENROLMENT.ask_language(who, state, text=who.t.gettext(
+            "Welcome to {community}!", community=invite.community_name))
     if community is None:
         text = who.t.gettext(
             "I don't know the code {code}. Please check it with your facilitator "
@@ -145,6 +158,15 @@ class Enrolment(BaseFlow[EnrolmentState]):
                 code=state.code,
             )
             return FlowResult(replies=(say(who, text),), state=IDLE)
+        if state.staff_role is not None:
+            # Consent is the staff member's confirmation; the inbox replaces this answer if
+            # the code was used meanwhile.
+            enrol = Enrol(community_id=state.community_id, locale=who.locale,
+                          name=who.display_name, staff_code=state.code)
+            staff = replace(who, role=state.staff_role)
+            welcome = show_menu(staff, intro=who.t.gettext("Thank you!") + " " + you_are_now(
+                who, state.staff_role, state.community_name))
+            return FlowResult(replies=welcome.replies, state=welcome.state, effects=(enrol,))
         enrol = Enrol(community_id=state.community_id, locale=who.locale, name=who.display_name)
         result = self._ask_household(who, state.model_copy(update={"step": "household",
                                                                    "tries": 0}),

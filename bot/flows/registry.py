@@ -24,6 +24,7 @@ from bot.flows import (
     questionnaire,
     send_news,
     share_kit,
+    staff,
     survey_admin,
     topics,
     workshop,
@@ -37,6 +38,7 @@ FLOWS: tuple[Flow[Any], ...] = (
     send_news.SEND_NEWS,
     survey_admin.SEND_SURVEY,
     survey_admin.SURVEY_RESULTS,
+    staff.INVITE_FACILITATOR,
     consumption.CONSUMPTION,
     gestures.MY_GESTURES,
     workshop.WORKSHOP,
@@ -49,6 +51,7 @@ FLOWS: tuple[Flow[Any], ...] = (
     enrolment.ENROLMENT,
     alert.ALERT,
     questionnaire.QUESTIONNAIRE,
+    staff.STAFF_INVITE,
 )
 
 _BY_NAME: dict[str, Flow[Any]] = {flow.name: flow for flow in FLOWS}

@@ -15,6 +15,7 @@ from bot.flows.base import (
     FlowState,
     HouseholdView,
     InvitationView,
+    StaffInviteView,
     StoredFacts,
 )
 from core.gesture_chat import (
@@ -41,6 +42,8 @@ class MemoryDirectory:
     muted: set[str] = field(default_factory=set)
     # Contact id → the workshops they may answer.
     invited: dict[int, tuple[InvitationView, ...]] = field(default_factory=dict)
+    # Staff invitation codes, by code.
+    invites: dict[str, StaffInviteView] = field(default_factory=dict)
     # A resident's commitments, and the offer's alert per questionnaire response.
     commitments: dict[int, tuple[CommitmentView, ...]] = field(default_factory=dict)
     offer_alerts: dict[int, int] = field(default_factory=dict)
@@ -60,6 +63,9 @@ class MemoryDirectory:
             name="Nadia", locale="fr", role="resident", community_name=DEMO.name,
             household_ref="H01", consented_at=None, consent_version="2026-11",
             channels=(ChannelView("sms", "+32470123456"),), messages_sent=3))
+
+    def staff_invite(self, code: str) -> StaffInviteView | None:
+        return self.invites.get(code.upper())
 
     def questionnaire(self, questionnaire_id: int) -> Definition | None:
         return self.questionnaires.get(questionnaire_id)

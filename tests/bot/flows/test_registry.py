@@ -96,7 +96,7 @@ def test_every_flow_has_a_unique_name_and_the_menu_keys_are_flow_names() -> None
         "consumption", "gestures", "workshop", "my_data", "topics", "language", "forget_me", "help"]
     assert [c.key for c in menu.menu_choices(_who(role=Role.FACILITATOR))] == [
         "plan_alert", "share_kit", "invite_workshop", "send_news", "send_survey",
-        "survey_results",
+        "survey_results", "invite_facilitator",
         "consumption", "gestures", "workshop", "my_data", "topics", "language", "forget_me",
         "help"]
 
