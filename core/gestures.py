@@ -655,6 +655,30 @@ def appliance_ratings(session: Session, contact_id: int) -> dict[str, Rating]:
     return {row.appliance: Rating(row.rating) for row in rows}
 
 
+def exercise_suggestions(session: Session, contact_id: int, slugs: Iterable[str]
+                         ) -> tuple[tuple[str, dict[str, str]], ...]:
+    """Of ``slugs`` (the exercise's suggestions), the catalogue gestures the resident could
+    still choose, in that order, with their text per language; none when they have three."""
+    active = active_commitments(session, contact_id)
+    if len(active) >= MAX_ACTIVE_COMMITMENTS:
+        return ()
+    chosen = {c.gesture_slug for c in active}
+    found = []
+    for slug in slugs:
+        gesture = latest_gesture(session, slug)
+        if gesture is not None and slug not in chosen:
+            found.append((slug, dict(gesture.text)))
+    return tuple(found)
+
+
+def exercise_households(session: Session, community_id: int) -> int:
+    """How many households took part in the appliance exercise (for its group summary)."""
+    contacts = _community_contacts(session, community_id)
+    rows = session.exec(select(ApplianceRating.contact_id).where(
+        col(ApplianceRating.contact_id).in_(list(contacts)))).all()
+    return len({household_key(contacts[contact_id]) for contact_id in rows})
+
+
 # --------------------------------------------------------------------------------------------
 # Counts together, never individually
 # --------------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from core.messages import Choice
 CALLBACK_DATA_MAX_BYTES = 64
 # Two short answers (Yes / No) fit side by side on a phone; anything longer gets its own row.
 SIDE_BY_SIDE_MAX_LABEL = 14
+# Up to this many choices the reply hint lists every number ("Reply 1, 2, 3 or 4").
+LISTED_NUMBERS = 4
 
 
 class ChoiceKeyTooLong(ValueError):
@@ -50,6 +52,9 @@ def reply_hint(count: int, locale: str) -> str:
     t = translator(locale)
     if count <= 1:
         return t.gettext("Reply {number}", number=1)
+    if count > LISTED_NUMBERS:
+        # A long menu: "1 to 8" instead of eight numbers, which would cost an Arabic SMS.
+        return t.gettext("Reply {first} to {last}", first=1, last=count)
     numbers = format_items((str(n) for n in range(1, count)), locale)
     return t.gettext("Reply {numbers} or {last}", numbers=numbers, last=count)
 

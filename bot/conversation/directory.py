@@ -30,6 +30,7 @@ from core.gesture_chat import (
     commitment_views,
     offer_alert_after,
 )
+from core.gestures import exercise_suggestions
 from core.metering import Meter
 from core.models import ChannelIdentity, Cluster, Community, Contact, Household
 from core.questionnaires.definition import Definition
@@ -133,6 +134,10 @@ class SqlDirectory:
         except AlertPlanError as exc:
             return exc.code
         return None
+
+    def exercise_suggestions(self, contact_id: int, slugs: tuple[str, ...]
+                             ) -> tuple[tuple[str, dict[str, str]], ...]:
+        return exercise_suggestions(self.session, contact_id, slugs)
 
     def fanout_audience(self, community_id: int, cluster: str | None, topic: str
                         ) -> AudienceView:

@@ -13,6 +13,7 @@ from bot.conversation.router import route
 from bot.flows import questionnaire
 from bot.flows.base import (
     AnswerWorkshop,
+    ChooseSuggestedGesture,
     ClaimStaffInvite,
     CreateStaffInvite,
     Directory,
@@ -28,11 +29,13 @@ from bot.flows.base import (
     OptOut,
     PlanAlert,
     RecordAlertIntent,
+    RecordApplianceRatings,
     SendBroadcast,
     SendChart,
     SendShareKit,
     SetLocale,
     SetTopicMuted,
+    ShowGesturesTogether,
     ShowSurveyResults,
     StartCampaign,
     Who,
@@ -41,6 +44,11 @@ from bot.flows.menu import menu_message
 from bot.flows.staff import invite_text
 from bot.i18n import choose_locale, translator
 from bot.rendering.energy_charts import chart_request
+from bot.rendering.gestures_together import (
+    choose_suggested,
+    gestures_together_replies,
+    record_ratings,
+)
 from bot.rendering.share_kit import invitation_kits, kit_locales, share_kits
 from bot.rendering.survey_results import apply_campaign_effect, survey_results_replies
 from bot.rendering.workshops import WORDING as WORKSHOP_WORDING
@@ -209,6 +217,17 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
         elif isinstance(effect, ShowSurveyResults) and who is not None \
                 and contact.role == Role.FACILITATOR.value:
             extra.extend(survey_results_replies(session, who, effect.questionnaire_id, now))
+        elif isinstance(effect, RecordApplianceRatings):
+            record_ratings(session, contact, effect, now)
+        elif isinstance(effect, ChooseSuggestedGesture):
+            refused = choose_suggested(session, contact, effect, now)
+            if refused is not None:
+                # It replaces the flow's "Noted", which ended at the menu: so does this.
+                return EffectOutcome(replace=(menu_message(who, intro=refused.text)
+                                              if who is not None else refused,))
+        elif isinstance(effect, ShowGesturesTogether) and who is not None \
+                and contact.role == Role.FACILITATOR.value:
+            extra.extend(gestures_together_replies(session, who, now))
         elif isinstance(effect, SetTopicMuted) and contact.id is not None:
             set_muted(session, contact.id, Topic(effect.topic), effect.muted, now)
         elif isinstance(effect, InviteToWorkshop) and contact.role == Role.FACILITATOR.value:

@@ -182,6 +182,12 @@ class Directory(Protocol):
         """The reason code an alert could not be planned (see core.alerts), or None."""
         ...
 
+    def exercise_suggestions(self, contact_id: int, slugs: tuple[str, ...]
+                             ) -> tuple[tuple[str, dict[str, str]], ...]:
+        """Of ``slugs``, the catalogue gestures the resident could still choose, in that order,
+        with their text per language (none when they already have three)."""
+        ...
+
     def fanout_audience(self, community_id: int, cluster: str | None, topic: str
                         ) -> AudienceView:
         """Who news or an invitation (``topic``, see core.topics) would reach: residents of
@@ -306,6 +312,25 @@ class PlanAlert:
 
 
 @dataclass(frozen=True)
+class RecordApplianceRatings:
+    """The appliance exercise's answers: (appliance, rating) pairs."""
+
+    ratings: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ChooseSuggestedGesture:
+    """A gesture chosen from the exercise's suggestion (``core.gestures.choose_gesture``)."""
+
+    slug: str
+
+
+@dataclass(frozen=True)
+class ShowGesturesTogether:
+    """A facilitator asked for the community's gestures and exercise, counted together."""
+
+
+@dataclass(frozen=True)
 class SendBroadcast:
     """A facilitator's news, written in their language, to go now."""
 
@@ -333,11 +358,13 @@ class SetTopicMuted:
     muted: bool
 
 
+ExerciseEffect = RecordApplianceRatings | ChooseSuggestedGesture | ShowGesturesTogether
+
 Effect = (Enrol | ClaimStaffInvite | CreateStaffInvite | LinkHousehold | SetLocale | OptOut
           | OptIn | Erase | RecordAlertIntent
           | PlanAlert | AnswerWorkshop | SendChart | SendShareKit | StartCampaign
           | ShowSurveyResults | SendBroadcast | InviteToWorkshop | SetTopicMuted
-          | QuestionnaireEffect | GestureEffect)
+          | QuestionnaireEffect | GestureEffect | ExerciseEffect)
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,12 @@ from typing import Any
 
 from bot.flows import (
     alert,
+    appliance_exercise,
     consumption,
     enrolment,
     forget_me,
     gestures,
+    gestures_together,
     help,
     invite_workshop,
     language,
@@ -38,6 +40,8 @@ FLOWS: tuple[Flow[Any], ...] = (
     send_news.SEND_NEWS,
     survey_admin.SEND_SURVEY,
     survey_admin.SURVEY_RESULTS,
+    gestures_together.GESTURES_TOGETHER,
+    appliance_exercise.APPLIANCE_EXERCISE,
     staff.INVITE_FACILITATOR,
     consumption.CONSUMPTION,
     gestures.MY_GESTURES,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,6 +15,7 @@ from core.alerts import AlertKind, plan_alert
 from core.communities import community_by_slug
 from core.config import Settings
 from core.db import session_scope
+from core.gestures import choose_gesture, load_gestures
 from tests.fakes.community import seed_residents
 from tests.fakes.energy import meter_every_household, seed_energy
 
@@ -110,3 +112,65 @@ def test_bad_method_unknown_alert_and_auth(engine: Engine, client: TestClient) -
     empty = client.get(f"/api/v1/alerts/{alert_id}/impact", headers=AUTH).json()
     assert empty["community"]["shown"] is False
     assert all(not h["valid"] for h in empty["households"]) and len(empty["households"]) == 6
+
+
+# -- by gesture: with and without an alert-time gesture --------------------------------------
+
+def _by_gesture(engine: Engine, k: int, with_gesture: int) -> dict[str, Any]:
+    """Six metered households; the first ``with_gesture`` committed to an alert-time gesture
+    before the alert and reduced by 30 %, the others used as usual. A seventh resident chose
+    a gesture only after the alert started: not counted."""
+    residents = seed_residents(engine, NOW, privacy_k=k)
+    with session_scope(engine) as session:
+        load_gestures(session, NOW)
+        community = community_by_slug(session, "echappee")
+        assert community is not None and community.id is not None
+        alert = plan_alert(session, community, starts_at=START, duration_minutes=180,
+                           kind=AlertKind.PLANNED, now=NOW)
+        alert_id, community_id = alert.id, community.id
+        for resident in residents[:with_gesture]:
+            choose_gesture(session, resident.contact_id, "washer_after_alert", NOW)
+        choose_gesture(session, residents[-1].contact_id, "lid_on_pan", NOW)  # every day
+        if with_gesture < len(residents):
+            choose_gesture(session, residents[with_gesture].contact_id, "iron_after_alert",
+                           START + timedelta(minutes=5))  # too late for this alert
+    households = meter_every_household(engine, community_id)
+    seed_energy(engine, households[:with_gesture], DATA_FROM, END + timedelta(hours=3),
+                alert=(START, END, 0.7))
+    seed_energy(engine, households[with_gesture:], DATA_FROM, END + timedelta(hours=3))
+    app = create_app(engine, Settings(admin_token="s3cret", database_url="sqlite://"),
+                     clock=lambda: NOW)
+    with TestClient(app) as client:
+        response = client.get(f"/api/v1/alerts/{alert_id}/impact?by=gesture", headers=AUTH)
+        assert response.status_code == 200, response.text
+        plain = client.get(f"/api/v1/alerts/{alert_id}/impact", headers=AUTH).json()
+        assert "by_gesture" not in plain
+        assert client.get(f"/api/v1/alerts/{alert_id}/impact?by=household",
+                          headers=AUTH).status_code == 422
+    body: dict[str, Any] = response.json()
+    assert body["community"]["households_valid"] == 6
+    return body
+
+
+def test_by_gesture_compares_when_both_groups_have_k_valid_households(
+        engine: Engine) -> None:
+    by = _by_gesture(engine, k=3, with_gesture=3)["by_gesture"]
+    assert by["compared"] is True and by["min_group"] == 3 and by["reason"] is None
+    assert "correlation, not a proof" in by["note"]
+    assert by["with_gesture"]["households_valid"] == 3
+    assert by["without_gesture"]["households_valid"] == 3
+    assert by["with_gesture"]["percent"] == pytest.approx(-30.0, abs=0.01)
+    assert by["without_gesture"]["percent"] == pytest.approx(0.0, abs=0.01)
+
+
+def test_by_gesture_says_so_when_a_group_is_under_k(engine: Engine) -> None:
+    by = _by_gesture(engine, k=3, with_gesture=2)["by_gesture"]  # k - 1 with a gesture
+    assert by == {"min_group": 3, "compared": False, "reason": "few_with_gesture",
+                  "message": "fewer than 3 valid households had an alert-time gesture: "
+                             "not compared",
+                  "with_gesture": None, "without_gesture": None, "note": by["note"]}
+
+
+def test_by_gesture_needs_k_without_a_gesture_too(engine: Engine) -> None:
+    by = _by_gesture(engine, k=3, with_gesture=4)["by_gesture"]  # 2 left without
+    assert (by["compared"], by["reason"]) == (False, "few_without_gesture")

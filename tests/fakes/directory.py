@@ -39,6 +39,8 @@ class MemoryDirectory:
         default_factory=lambda: {"MAISON01": HouseholdView(11, "H01")})
     facts: dict[int, StoredFacts] = field(default_factory=dict)
     questionnaires: dict[int, Definition] = field(default_factory=dict)
+    # What the exercise may suggest: slug -> text per language (None: every slug, in English).
+    gestures: dict[str, dict[str, str]] | None = None
     muted: set[str] = field(default_factory=set)
     # Contact id → the workshops they may answer.
     invited: dict[int, tuple[InvitationView, ...]] = field(default_factory=dict)
@@ -92,6 +94,12 @@ class MemoryDirectory:
     def alert_plan_problem(self, community_id: int, starts_at: datetime, duration_minutes: int,
                            cluster: str | None) -> str | None:
         return "overlap" if starts_at.hour == 13 else None
+
+    def exercise_suggestions(self, contact_id: int, slugs: tuple[str, ...]
+                             ) -> tuple[tuple[str, dict[str, str]], ...]:
+        if self.gestures is None:
+            return tuple((slug, {"en": slug.replace("_", " ")}) for slug in slugs)
+        return tuple((slug, self.gestures[slug]) for slug in slugs if slug in self.gestures)
 
     def fanout_audience(self, community_id: int, cluster: str | None, topic: str
                         ) -> AudienceView:

@@ -30,15 +30,15 @@ def test_enrol_and_use_every_flow_over_the_terminal(engine: Engine, locale: str)
     for line in ["JOIN VOISINS", number, "1", "MAISON05"]:
         chat.say(line)
     assert t.gettext("What would you like to do?") in screen[-1]
-    chat.say("4")  # my data
+    chat.say("5")  # my data
     assert t.gettext("Household: {household}", household="H05") in screen[-1]
     chat.say("menu")
-    chat.say("8")  # help
+    chat.say("9")  # help
     assert "  1. " in screen[-1]
     chat.say("STOP")
     assert "START" in screen[-1]
     chat.say("START")
-    chat.say("7")  # erase my data
+    chat.say("8")  # erase my data
     chat.say("1")
     assert screen[-1] == "\nVoisins › " + t.gettext(
         "Done: your data has been erased. Thank you for taking part! "

@@ -124,7 +124,7 @@ def test_forget_me_erases_and_outbox_sends_nothing_more(engine: Engine) -> None:
         assert identity is not None
         outbox.enqueue(session, dedupe_key="survey:1:x", identity=identity, kind="survey",
                        payload={"text": "Survey"}, now=T0, due_at=T0 + timedelta(hours=1))
-    for index, text in enumerate(["menu", "7", "1"]):
+    for index, text in enumerate(["menu", "8", "1"]):  # 8: Erase my data
         handle_incoming(engine, _msg(text, f"f{index}"), clock=lambda: T0)
     sender = RecordingSender()
     # Within a day: a chat reply (the farewell) older than that would have expired.

@@ -34,8 +34,8 @@ from tests.fakes.directory import DEMO, MemoryDirectory
 
 ADDRESS = "+32470000000"
 # A resident's menu, in order.
-RESIDENT_MENU = ("consumption", "gestures", "workshop", "my_data", "topics", "language",
-                 "forget_me", "help")
+RESIDENT_MENU = ("consumption", "gestures", "appliance_exercise", "workshop", "my_data",
+                 "topics", "language", "forget_me", "help")
 # The contact every dialogue's resident becomes (a neighbour joined first, as number 6).
 CONTACT_ID = 7
 _ids = itertools.count(1)

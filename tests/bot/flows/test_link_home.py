@@ -13,11 +13,15 @@ from bot.flows.menu import menu_hint
 from bot.i18n import translator
 from core.config import SUPPORTED_LOCALES
 from tests.bot.flows.conversation import Conversation, member
+from tests.bot.flows.test_member_flows import MENU_KEYS
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 CHANNELS = ["console", "sms"]
 SKIP = {"fr": "passer", "ar": "تخطي"}
 YES = {"fr": "oui", "ar": "نعم"}
+
+# What a resident types for "My data" in the menu.
+MY_DATA = str(MENU_KEYS.index("my_data") + 1)
 
 
 def _joined_without_a_home(locale: str, channel: str) -> Conversation:
@@ -74,7 +78,7 @@ def test_link_my_home_from_my_data(locale: str, channel: str) -> None:
         channels=(ChannelView(channel, "+32470123456"),), messages_sent=3)
     t = translator(locale)
     chat.says("menu")
-    chat.says("4")  # My data
+    chat.says(MY_DATA)
     assert chat.choice_keys == ["link_home", "not_now"]
     chat.says("1")  # Link my home
     assert chat.state.flow == "link_home" and chat.choice_keys == ["skip"]
@@ -90,10 +94,10 @@ def test_not_now_and_skip_go_back_to_the_menu(locale: str) -> None:
     chat.directory.facts[chat.who.contact_id or 0] = replace(
         chat.directory.stored_facts(0) or _never(), household_ref=None)
     chat.says("menu")
-    chat.says("4")
+    chat.says(MY_DATA)
     chat.says("2")  # Not now
     assert chat.state.flow == "menu" and chat.choice_keys[0] == "consumption"
-    chat.says("4")
+    chat.says(MY_DATA)
     chat.says("1")
     chat.says(SKIP[locale])
     assert chat.state.flow == "menu" and LinkHousehold(11) not in chat.effects
@@ -112,7 +116,7 @@ def test_two_unknown_codes_end_kindly() -> None:
     chat.directory.facts[chat.who.contact_id or 0] = replace(
         chat.directory.stored_facts(0) or _never(), household_ref=None)
     chat.says("menu")
-    for text in ("4", "1", "NOPE1", "NOPE2"):
+    for text in (MY_DATA, "1", "NOPE1", "NOPE2"):
         chat.says(text)
     assert chat.state.flow == "menu"
     assert chat.text.startswith(translator("fr").gettext(

@@ -8,7 +8,7 @@ from bot.flows.base import Erase, FlowState, OptIn, OptOut, SetLocale
 from bot.flows.menu import help_text
 from bot.i18n import translator
 from core.config import SUPPORTED_LOCALES
-from tests.bot.flows.conversation import member
+from tests.bot.flows.conversation import RESIDENT_MENU, member
 
 HELP = {"fr": "AIDE", "nl": "hulp", "en": "help", "ar": "مساعدة", "es": "Ayuda"}
 STOP = {"fr": "ARRÊT", "nl": "stoppen", "en": "STOP", "ar": "توقف", "es": "baja"}
@@ -16,8 +16,12 @@ LANGUAGE = {"fr": "langue", "nl": "TAAL", "en": "language", "ar": "لغة", "es"
 YES = {"fr": "oui", "nl": "ja", "en": "yes", "ar": "نعم", "es": "si"}
 
 
-MENU_KEYS = ["consumption", "gestures", "workshop", "my_data", "topics", "language", "forget_me",
-             "help"]
+MENU_KEYS = list(RESIDENT_MENU)
+
+
+def _number(key: str) -> str:
+    """What a resident types for a menu entry."""
+    return str(MENU_KEYS.index(key) + 1)
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
@@ -27,7 +31,7 @@ def test_help_and_menu(locale: str) -> None:
     t = translator(locale)
     assert t.gettext("What would you like to do?") in chat.text
     assert chat.choice_keys == MENU_KEYS
-    chat.says("8")
+    chat.says(_number("help"))
     assert chat.text.startswith(help_text(chat.who))
 
 
@@ -41,7 +45,7 @@ def test_on_sms_an_answer_ends_with_a_hint_not_the_whole_menu(locale: str) -> No
     chat.says("menu")
     assert chat.text == t.gettext("What would you like to do?")
     assert chat.choice_keys == MENU_KEYS
-    chat.says("7")
+    chat.says(_number("forget_me"))
     chat.says("2")
     assert chat.text == "\n".join([t.gettext("Nothing was erased."),
                                    t.gettext("Send MENU for options.")])
@@ -51,7 +55,7 @@ def test_on_sms_an_answer_ends_with_a_hint_not_the_whole_menu(locale: str) -> No
     chat.says("8")
     assert chat.text == t.gettext("What would you like to do?")
     assert chat.choice_keys == MENU_KEYS
-    chat.says("8")
+    chat.says(_number("help"))
     assert chat.text == help_text(chat.who)
 
 
@@ -85,7 +89,7 @@ def test_stop_then_start(locale: str) -> None:
 def test_my_data_lists_what_is_stored(locale: str, channel: str) -> None:
     chat = member(locale, channel=channel)
     chat.says("menu")
-    chat.says("4")
+    chat.says(_number("my_data"))
     t = translator(locale)
     assert "Nadia" in chat.text and "H01" in chat.text
     # Addresses are masked even to their owner: a screenshot must not leak a number.
@@ -106,12 +110,12 @@ def test_my_data_lists_what_is_stored(locale: str, channel: str) -> None:
 def test_forget_me_needs_confirmation(locale: str) -> None:
     chat = member(locale)
     chat.says("menu")
-    chat.says("7")
+    chat.says(_number("forget_me"))
     assert chat.choice_keys == ["yes", "no"]
     chat.says("2")
     assert chat.effects == []
     chat.says("menu")
-    chat.says("7")
+    chat.says(_number("forget_me"))
     chat.says("1")
     assert chat.effects == [Erase()]
     assert chat.last[0].kind == "farewell" and chat.last[0].locale == locale
@@ -120,7 +124,7 @@ def test_forget_me_needs_confirmation(locale: str) -> None:
 def test_yes_word_confirms_erasure() -> None:
     chat = member("es")
     chat.says("menu")
-    chat.says("7")
+    chat.says(_number("forget_me"))
     chat.says(YES["es"])
     assert chat.effects == [Erase()]
 

@@ -69,15 +69,16 @@ def test_a_number_after_a_chart_means_what_the_resident_was_shown(locale: str,
                                                                    channel: str) -> None:
     # The Dutch resident of the report: a chart, then "6" meaning "the last alert".
     chat = _with_meter_data(locale, channel)
-    for text in ("menu", "1", "1", "6"):
+    language = str(RESIDENT_MENU.index("language") + 1)
+    for text in ("menu", "1", "1", language):
         chat.says(text, at=NOW)
     if channel in HINT_CHANNELS:
         # Only the hint was shown: "6" brings the menu, nothing is acted on.
         assert chat.state.flow == "menu" and chat.effects[-1].__class__.__name__ == "SendChart"
         assert chat.text == translator(locale).gettext("What would you like to do?")
         assert chat.choice_keys == list(RESIDENT_MENU)
-        chat.says("6", at=NOW)
-    # "6" read against the menu on screen: Change language.
+        chat.says(language, at=NOW)
+    # The number read against the menu on screen: Change language.
     assert chat.state.flow == "language" and chat.choice_keys == LANGUAGE_KEYS
 
 
@@ -177,5 +178,5 @@ def test_on_sms_a_number_after_the_hint_brings_the_menu(locale: str) -> None:
     chat.says("4")
     assert chat.state.flow == "menu" and not chat.effects[1:]
     assert chat.choice_keys == list(RESIDENT_MENU)
-    chat.says("7")
+    chat.says(str(RESIDENT_MENU.index("forget_me") + 1))
     assert chat.state.flow == "forget_me"

@@ -43,6 +43,11 @@ WAITING = [
     FlowState("link_home", "code", {"tries": 1}),
     FlowState("enrolment", "household", {"community_id": 1, "code": "SOLEIL"}),
     *GESTURE_STATES,
+    FlowState("appliance_exercise", "rate", {"index": 3, "ratings": {"fridge": "useful"}}),
+    FlowState("appliance_exercise", "suggest", {
+        "index": 10, "ratings": {"dryer": "comfortable"},
+        "suggestions": [["dry_on_rack", {"en": "Dry on a rack"}],
+                        ["pause_big_appliances", {"en": "Pause the big ones"}]]}),
 ]
 # What an older version, a bug or a hand edit may leave behind.
 DAMAGED = [
@@ -58,6 +63,8 @@ DAMAGED = [
     FlowState("a_flow_that_was_removed", "somewhere", {"x": 1}),
     FlowState("gestures", "somewhere", {}),
     FlowState("gestures", "check_in", {"check_in_id": "x", "slug": "close_doors"}),
+    FlowState("appliance_exercise", "rate", {"ratings": {"fridge": "essential"}}),
+    FlowState("appliance_exercise", "suggest", {"suggestions": "the dryer"}),
 ]
 DAMAGED_MENUS = [
     FlowState("menu", "choose", {"paused": "language"}),
@@ -93,10 +100,11 @@ def test_every_flow_has_a_unique_name_and_the_menu_keys_are_flow_names() -> None
         keys = [c.key for c in menu.menu_choices(_who(role=role))]
         assert keys == [flow.name for flow in menu_flows(_who(role=role))]
     assert [c.key for c in menu.menu_choices(_who())] == [
-        "consumption", "gestures", "workshop", "my_data", "topics", "language", "forget_me", "help"]
+        "consumption", "gestures", "appliance_exercise", "workshop", "my_data", "topics",
+        "language", "forget_me", "help"]
     assert [c.key for c in menu.menu_choices(_who(role=Role.FACILITATOR))] == [
         "plan_alert", "share_kit", "invite_workshop", "send_news", "send_survey",
-        "survey_results", "invite_facilitator",
+        "survey_results", "invite_facilitator", "gestures_together",
         "consumption", "gestures", "workshop", "my_data", "topics", "language", "forget_me",
         "help"]
 
@@ -124,8 +132,9 @@ def test_a_damaged_or_stale_state_resumes_politely(state: FlowState, locale: str
         assert result.replies[0].text.startswith(lost)
     # Paused behind the menu, then continued: the same polite start.
     shown = route(_message("menu"), _who(locale), state, _directory())
-    assert _numbers(shown)[menu.RESUME] == 9
-    resumed = route(_message("9"), _who(locale), shown.state, _directory())
+    resume = len(menu.menu_choices(_who(locale))) + 1
+    assert _numbers(shown)[menu.RESUME] == resume
+    resumed = route(_message(str(resume)), _who(locale), shown.state, _directory())
     assert resumed.state.flow == "menu" and resumed.effects == ()
     assert resumed.replies[0].text.startswith(lost)
 

@@ -26,7 +26,7 @@ from scheduler.workshops import send_invitations
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 STARTS = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
-MY_INVITATIONS = "3"  # in a resident's menu (after My consumption and My gestures)
+MY_INVITATIONS = "4"  # in a resident's menu (after My consumption, My gestures, the exercise)
 
 
 class Screens:
