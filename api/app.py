@@ -22,6 +22,7 @@ from api.routes import (
     audit,
     broadcasts,
     communities,
+    contacts,
     gestures,
     health,
     households,
@@ -107,6 +108,7 @@ def create_app(engine: Engine, settings: Settings, clock: Clock = utc_now,
     app.include_router(gestures.router)
     app.include_router(workshops.router)
     app.include_router(staff.router)
+    app.include_router(contacts.router)
     app.include_router(tokens.router)
     app.include_router(audit.router)
     return app

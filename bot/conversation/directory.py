@@ -9,7 +9,6 @@ from sqlmodel import Session, col, select
 from bot.flows.base import (
     AudienceView,
     ChannelReach,
-    ChannelView,
     CommunityView,
     HouseholdView,
     InvitationView,
@@ -22,7 +21,6 @@ from core.audience import AudienceError, AudienceSpec, resolve_audience
 from core.clock import utc_now
 from core.communities import community_by_join_code, household_by_code
 from core.config import Settings, get_settings
-from core.contacts import messages_sent_to
 from core.gesture_chat import (
     CommitmentView,
     GestureView,
@@ -32,7 +30,8 @@ from core.gesture_chat import (
 )
 from core.gestures import exercise_suggestions
 from core.metering import Meter
-from core.models import ChannelIdentity, Cluster, Community, Contact, Household
+from core.models import Cluster, Community
+from core.personal_data import stored_facts
 from core.questionnaires.definition import Definition
 from core.questionnaires.storage import SqlQuestionnaires, list_questionnaires
 from core.staff import InviteStatus, invite_view
@@ -65,23 +64,7 @@ class SqlDirectory:
         return HouseholdView(id=household.id, ref=household.ref)
 
     def stored_facts(self, contact_id: int) -> StoredFacts | None:
-        contact = self.session.get(Contact, contact_id)
-        if contact is None:
-            return None
-        community = self.session.get(Community, contact.community_id)
-        household = self.session.get(Household, contact.household_id) \
-            if contact.household_id else None
-        identities = self.session.exec(
-            select(ChannelIdentity).where(ChannelIdentity.contact_id == contact_id)
-        ).all()
-        return StoredFacts(
-            name=contact.name, locale=contact.locale, role=contact.role,
-            community_name=community.name if community else "",
-            household_ref=household.ref if household else None,
-            consented_at=contact.consented_at, consent_version=contact.consent_version,
-            channels=tuple(ChannelView(i.channel, i.address) for i in identities),
-            messages_sent=messages_sent_to(self.session, contact_id),
-        )
+        return stored_facts(self.session, contact_id)
 
     def staff_invite(self, code: str) -> StaffInviteView | None:
         invite = invite_view(self.session, code, self.now)

@@ -18,6 +18,8 @@ from bot.i18n import Translator, translator
 from core.gesture_chat import CommitmentView, GestureEffect, GestureView
 from core.messages import Choice, IncomingMessage, OutgoingMessage
 from core.models import Role
+from core.personal_data import ChannelView as ChannelView
+from core.personal_data import StoredFacts as StoredFacts
 from core.questionnaires.definition import Definition
 from core.questionnaires.responses import QuestionnaireEffect
 
@@ -106,27 +108,6 @@ class StaffInviteView:
     community_name: str
     role: Role
     usable: bool  # False once used or expired
-
-
-@dataclass(frozen=True)
-class ChannelView:
-    channel: str
-    address: str
-
-
-@dataclass(frozen=True)
-class StoredFacts:
-    """Everything stored about a contact, for "my data"."""
-
-    name: str | None
-    locale: str
-    role: str
-    community_name: str
-    household_ref: str | None
-    consented_at: datetime | None
-    consent_version: str | None
-    channels: tuple[ChannelView, ...]
-    messages_sent: int
 
 
 @dataclass(frozen=True)
