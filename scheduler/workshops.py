@@ -12,7 +12,7 @@ the scheduler does not import ``bot``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -26,6 +26,7 @@ from core.alerts import QUESTIONNAIRE_DEADLINE
 from core.audience import TOPIC_WORKSHOPS, reachable_members, resolve_audience
 from core.clock import Clock, as_utc, utc_now
 from core.db import session_scope
+from core.groups import post_to_groups
 from core.messages import RenderedMessage
 from core.models import ChannelIdentity, Community, Contact, OutboxStatus, Priority
 from core.quiet_hours import in_quiet_hours, quiet_hours_shift
@@ -113,8 +114,11 @@ def _fan_out(session: Session, workshop: Workshop, community: Community,
     return count
 
 
+GroupPost = Callable[[Workshop, Community], RenderedMessage]
+
+
 def send_invitations(session: Session, workshop: Workshop, wording: WorkshopWording,
-                     now: datetime) -> int:
+                     now: datetime, group_post: GroupPost | None = None) -> int:
     """Queue the invitation to everyone in the audience (minus those who muted
     workshops), mark the workshop sent and plan its steps; returns how many rows were
     queued. Raises ``WorkshopError`` when it cannot be sent (sent already, started)."""
@@ -125,6 +129,13 @@ def send_invitations(session: Session, workshop: Workshop, wording: WorkshopWord
                                 topic=TOPIC_WORKSHOPS)
     count = _fan_out(session, workshop, community, WorkshopStage.INVITATION, audience,
                      wording, now)
+    if group_post is not None and workshop.id is not None:
+        # Linked Telegram groups: one post, nothing personal, answered privately.
+        post = group_post(workshop, community)
+        post_to_groups(session, community.id, dedupe_key=f"workshop:{workshop.id}:invitation",
+                       kind=post.kind, payload=post.payload, now=now,
+                       subject=subject(workshop.id, WorkshopStage.INVITATION),
+                       priority=Priority.BULK, expires_at=as_utc(workshop.starts_at))
     mark_sent(session, workshop, community, count, now)
     return count
 

@@ -16,7 +16,7 @@ from api.access import read as read_access
 from api.auth import admin_router
 from api.deps import ClockDep, IdPath, SessionDep, community_or_404
 from api.errors import error_responses, unprocessable
-from bot.rendering.workshops import WORDING
+from bot.rendering.workshops import WORDING, group_post
 from core.audience import AudienceError, AudienceSpec
 from core.models import Community
 from core.workshop_tables import Workshop, WorkshopStage
@@ -195,7 +195,7 @@ def send(workshop_id: IdPath, session: SessionDep, clock: ClockDep) -> dict[str,
     each channel's rate limits); 409 when sent already, cancelled or started."""
     workshop, _ = _workshop_or_404(session, workshop_id)
     try:
-        queued = send_invitations(session, workshop, WORDING, clock())
+        queued = send_invitations(session, workshop, WORDING, clock(), group_post=group_post)
     except (WorkshopError, AudienceError) as exc:
         raise _error(exc) from None
     return {**workshop_summary(session, workshop), "queued": queued}

@@ -23,6 +23,7 @@ from bot.flows.base import (
     FlowResult,
     FlowState,
     HouseholdView,
+    InviteToWorkshop,
     LinkHousehold,
     OptIn,
     OptOut,
@@ -49,10 +50,12 @@ from bot.rendering.gestures_together import (
     gestures_together_replies,
     record_ratings,
 )
-from bot.rendering.share_kit import kit_locales, share_kits
+from bot.rendering.share_kit import invitation_kits, kit_locales, share_kits
 from bot.rendering.survey_results import apply_campaign_effect, survey_results_replies
+from bot.rendering.workshops import WORDING as WORKSHOP_WORDING
 from bot.rendering.workshops import apply_answer
-from core import alerts, broadcasts, contacts, conversations, outbox, staff
+from bot.rendering.workshops import group_post as workshop_group_post
+from core import alerts, broadcasts, contacts, conversations, outbox, staff, workshops
 from core.alerts import Alert, AlertIntent, AlertKind, AlertPlanError
 from core.audience import AudienceError, AudienceSpec
 from core.clock import Clock, utc_now
@@ -71,6 +74,7 @@ from core.questionnaires.responses import (
     apply_questionnaire_effect,
 )
 from core.topics import Topic, set_muted
+from scheduler.workshops import send_invitations
 
 
 def handle_incoming(engine: Engine, message: IncomingMessage, clock: Clock = utc_now,
@@ -230,6 +234,11 @@ def apply_effects(session: Session, identity: ChannelIdentity, effects: tuple[Ef
             extra.extend(gestures_together_replies(session, who, now))
         elif isinstance(effect, SetTopicMuted) and contact.id is not None:
             set_muted(session, contact.id, Topic(effect.topic), effect.muted, now)
+        elif isinstance(effect, InviteToWorkshop) and contact.role == Role.FACILITATOR.value:
+            invited = _invite_to_workshop(session, contact, effect, now, who, settings)
+            if isinstance(invited, OutgoingMessage):
+                return EffectOutcome(replace=(invited,))
+            extra.extend(invited)
         elif isinstance(effect, SendBroadcast) and contact.role == Role.FACILITATOR.value:
             problem = _send_broadcast(session, contact, effect, now, who)
             if problem:
@@ -281,6 +290,40 @@ def share_kit_replies(session: Session, contact: Contact, settings: Settings | N
                           whatsapp_number=settings.twilio_whatsapp_from,
                           telegram_bot=settings.telegram_bot_username,
                           sms_number=settings.twilio_sms_from):
+        replies.append(OutgoingMessage(text=f"{kit.text}\n{kit.share_link}", locale=kit.locale))
+    return replies
+
+
+def _invite_to_workshop(session: Session, contact: Contact, effect: InviteToWorkshop,
+                        now: datetime, who: Who | None, settings: Settings
+                        ) -> OutgoingMessage | list[OutgoingMessage]:
+    """Create the workshop and queue its invitations now (as ``POST .../send`` does); the
+    facilitator gets the invitation per language to forward to a WhatsApp group, and is
+    shown the progress (``scheduler/progress.py``). A problem replaces the flow's reply."""
+    community = session.get(Community, contact.community_id)
+    if community is None:
+        return []
+    try:
+        with session.begin_nested():
+            workshop = workshops.create_workshop(
+                session, community, title={effect.locale: effect.title},
+                place=effect.place, starts_at=datetime.fromisoformat(effect.starts_at),
+                ends_at=datetime.fromisoformat(effect.ends_at), now=now,
+                capacity=effect.capacity, audience=AudienceSpec(cluster=effect.cluster),
+                author_locale=effect.locale, created_by=contact.id)
+            send_invitations(session, workshop, WORKSHOP_WORDING, now,
+                             group_post=workshop_group_post)
+    except (workshops.WorkshopError, AudienceError):
+        text = translator(contact.locale).gettext(
+            "Sorry, this invitation could not be sent. Nothing was sent; please try again.")
+        return menu_message(who, intro=text) if who is not None \
+            else OutgoingMessage(text=text, locale=contact.locale)
+    t = translator(contact.locale)
+    replies = [OutgoingMessage(text=t.gettext(
+        "To invite a WhatsApp group too, forward it the invitation in its language:"),
+        locale=contact.locale)]
+    for kit in invitation_kits(workshop, community, kit_locales(community.default_locale),
+                               whatsapp_number=settings.twilio_whatsapp_from):
         replies.append(OutgoingMessage(text=f"{kit.text}\n{kit.share_link}", locale=kit.locale))
     return replies
 

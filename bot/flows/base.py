@@ -328,6 +328,19 @@ class SendBroadcast:
 
 
 @dataclass(frozen=True)
+class InviteToWorkshop:
+    """A facilitator's workshop, titled in their language, whose invitations go now."""
+
+    title: str
+    locale: str
+    starts_at: str  # ISO-8601 with offset
+    ends_at: str
+    place: str
+    capacity: int | None = None
+    cluster: str | None = None
+
+
+@dataclass(frozen=True)
 class SetTopicMuted:
     topic: str  # a core.topics.Topic
     muted: bool
@@ -338,8 +351,8 @@ ExerciseEffect = RecordApplianceRatings | ChooseSuggestedGesture | ShowGesturesT
 Effect = (Enrol | ClaimStaffInvite | CreateStaffInvite | LinkHousehold | SetLocale | OptOut
           | OptIn | RenewConsent | Erase | RecordAlertIntent
           | PlanAlert | AnswerWorkshop | SendChart | SendShareKit | StartCampaign
-          | ShowSurveyResults | SendBroadcast | SetTopicMuted | QuestionnaireEffect
-          | GestureEffect | ExerciseEffect)
+          | ShowSurveyResults | SendBroadcast | InviteToWorkshop | SetTopicMuted
+          | QuestionnaireEffect | GestureEffect | ExerciseEffect)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from bot.flows import (
     gestures,
     gestures_together,
     help,
+    invite_workshop,
     language,
     link_home,
     my_data,
@@ -36,6 +37,7 @@ from bot.flows.base import Flow, FlowData, FlowState, Who
 FLOWS: tuple[Flow[Any], ...] = (
     plan_alert.PLAN_ALERT,
     share_kit.SHARE_KIT,
+    invite_workshop.INVITE_TO_WORKSHOP,
     send_news.SEND_NEWS,
     survey_admin.SEND_SURVEY,
     survey_admin.SURVEY_RESULTS,

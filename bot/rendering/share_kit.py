@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from bot.i18n import translator
+from bot.rendering.workshops import frame
 from core.config import SUPPORTED_LOCALES
+from core.models import Community
+from core.workshop_tables import Workshop
 
 
 @dataclass(frozen=True)
@@ -78,4 +81,42 @@ def share_kits(community_name: str, join_code: str, locales: Iterable[str],
         kits.append(ShareKit(locale=locale, text=text,
                              share_link=f"https://wa.me/?text={quote(text)}",
                              join_link=wa_link, telegram_link=tg_link, sms_number=sms))
+    return kits
+
+
+def invitation_text(workshop: Workshop, community: Community, locale: str,
+                    telegram_bot: str | None = None) -> str:
+    """A workshop invitation for a group (a linked Telegram group, a WhatsApp group the
+    facilitator forwards it to): nothing personal and no answer buttons, since everyone
+    would see who pressed what; people answer the bot privately."""
+    t = translator(locale)
+    lines = [t.gettext("Voisins: you are invited!"),
+             frame(workshop, community.timezone, locale)]
+    if telegram_bot:
+        lines.append(t.gettext("To answer, write to me privately: {link}").format(
+            link=telegram_start_link(telegram_bot, community.join_code)))
+    else:
+        lines.append(t.gettext("To answer, write to Voisins privately (send MENU)."))
+    return "\n".join(lines)
+
+
+def invitation_kits(workshop: Workshop, community: Community, locales: Iterable[str],
+                    whatsapp_number: str | None = None) -> list[ShareKit]:
+    """The invitation per language, ready to forward to a WhatsApp group: answering means
+    writing to the bot (its WhatsApp chat, with the community's code)."""
+    wa_link = join_link(whatsapp_number, community.join_code) if whatsapp_number else None
+    kits = []
+    for locale in locales:
+        t = translator(locale)
+        lines = [t.gettext("Voisins: you are invited!"),
+                 frame(workshop, community.timezone, locale)]
+        if wa_link:
+            lines.append(t.gettext("To answer, write to Voisins on WhatsApp: {link}").format(
+                link=wa_link))
+        else:
+            lines.append(t.gettext("To answer, write to Voisins privately (send MENU)."))
+        text = "\n".join(lines)
+        kits.append(ShareKit(locale=locale, text=text,
+                             share_link=f"https://wa.me/?text={quote(text)}",
+                             join_link=wa_link))
     return kits

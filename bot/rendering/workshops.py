@@ -221,3 +221,14 @@ def apply_answer(session: Session, contact: Contact, who: Who, workshop_id: int,
         extra = payload
     reply = menu_message(who, intro=intro)
     return replace(reply, extra={**reply.extra, **extra}) if extra else reply
+
+
+def group_post(workshop: Workshop, community: Community) -> RenderedMessage:
+    """The invitation for a linked Telegram group, in the community's language: no personal
+    data, no buttons; people answer privately (``scheduler.workshops.send_invitations``)."""
+    from bot.rendering.share_kit import invitation_text
+
+    text = invitation_text(workshop, community, community.default_locale,
+                           get_settings().telegram_bot_username)
+    return RenderedMessage(kind="invitation", payload={
+        "text": text, "locale": community.default_locale, "choices": []})

@@ -103,8 +103,8 @@ def test_every_flow_has_a_unique_name_and_the_menu_keys_are_flow_names() -> None
         "consumption", "gestures", "appliance_exercise", "workshop", "my_data", "topics",
         "language", "forget_me", "help"]
     assert [c.key for c in menu.menu_choices(_who(role=Role.FACILITATOR))] == [
-        "plan_alert", "share_kit", "send_news", "send_survey", "survey_results",
-        "invite_facilitator", "gestures_together",
+        "plan_alert", "share_kit", "invite_workshop", "send_news", "send_survey",
+        "survey_results", "invite_facilitator", "gestures_together",
         "consumption", "gestures", "workshop", "my_data", "topics", "language", "forget_me",
         "help"]
 
@@ -212,6 +212,6 @@ def test_a_facilitator_with_a_survey_pending_finds_survey_results_at_its_number(
     idle = _numbers(route(_message("menu"), facilitator, FlowState(), _directory()))
     receiving = WAITING[4]  # a questionnaire question is waiting for an answer
     shown = route(_message("menu"), facilitator, receiving, _directory())
-    assert _numbers(shown)["survey_results"] == idle["survey_results"] == 5
-    picked = route(_message("5"), facilitator, shown.state, _directory())
+    assert _numbers(shown)["survey_results"] == idle["survey_results"] == 6
+    picked = route(_message("6"), facilitator, shown.state, _directory())
     assert picked.state.flow == "survey_results"

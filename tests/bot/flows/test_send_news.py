@@ -49,7 +49,7 @@ def test_news_is_composed_with_a_preview_in_each_language_and_the_time_to_send(
     t = translator(locale)
     chat = _facilitator(locale)
     chat.says("menu")
-    assert chat.choice_keys.index("send_news") == chat.choice_keys.index("share_kit") + 1
+    assert chat.choice_keys.index("send_news") == chat.choice_keys.index("invite_workshop") + 1
     chat.says(_number(chat, "send_news"))
     assert chat.state.flow == "send_news" and chat.state.step == "text"
     chat.says("x" * 601)
@@ -98,8 +98,8 @@ def test_cancelling_sends_nothing_and_a_cluster_is_kept() -> None:
 
 
 def _number_of(key: str) -> str:
-    facilitator_menu = ["plan_alert", "share_kit", "send_news", "send_survey",
-                        "survey_results"]
+    facilitator_menu = ["plan_alert", "share_kit", "invite_workshop", "send_news",
+                        "send_survey", "survey_results"]
     return str(facilitator_menu.index(key) + 1)
 
 
@@ -167,7 +167,7 @@ def test_over_the_terminal_a_resident_mutes_news_and_the_facilitators_news_skips
                     NOW + timedelta(seconds=5))
     assert t.gettext("Done: no more news.") in rows[-1].payload["text"]
     # The facilitator sends news to the whole community.
-    rows = _console(engine, "demo-facilitator", ["menu", "3", "Repair café on Saturday!",
+    rows = _console(engine, "demo-facilitator", ["menu", "4", "Repair café on Saturday!",
                                                  "1"], NOW + timedelta(minutes=1))
     preview = rows[-1].payload["text"]
     others = [reader for reader in SUPPORTED_LOCALES if reader != locale]
