@@ -24,6 +24,7 @@ from core.messages import IncomingMessage
 from core.models import Contact, OutboxMessage, Role, SubjectKind
 from core.workshop_tables import Workshop
 from tests.bot.flows.conversation import Conversation, member
+from tests.fakes.community import CONSENT
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Brussels
 
@@ -95,7 +96,7 @@ def test_over_the_terminal_the_invitation_goes_out_with_a_group_post_and_a_share
         assert community.id is not None
         for reader in SUPPORTED_LOCALES:
             identity = touch_identity(session, "console", f"reader-{reader}", NOW)
-            enrol_contact(session, identity, community.id, reader, "v1", NOW)
+            enrol_contact(session, identity, community.id, reader, CONSENT, NOW)
         link_group(session, community.id, "-100555", "Voisins", None, NOW)
     rows = _console(engine, "demo-facilitator", ["menu", "3", "Repair café", "demain 18:00",
                                                  "Salle B", "2", "1"], NOW)
