@@ -14,6 +14,7 @@ from api.cli.broadcasts import broadcast_app
 from api.cli.communities import community_app, households_app
 from api.cli.meters import app as meters_app
 from api.cli.tokens import token_app
+from api.cli.workshops import workshop_app
 from api.roles import ServeRole
 from core.clock import as_utc
 from core.config import get_settings
@@ -30,6 +31,7 @@ db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(alert_app, name="alert")
 app.add_typer(broadcast_app, name="broadcast")
+app.add_typer(workshop_app, name="workshop")
 app.add_typer(meters_app, name="meters")
 app.add_typer(community_app, name="community")
 app.add_typer(households_app, name="households")
