@@ -159,8 +159,8 @@ def test_enrolment_by_sms(client: TestClient, seeded: Engine, fake_telegram: Fak
     assert all(message.from_ == SMS_FROM for message in fake_twilio.sent)
     # The language question is asked in French (the community's language) with numbers.
     assert "3. English" in bodies[0]
-    assert bodies[0].endswith(translator("fr").gettext("Reply {numbers} or {last}",
-                                                       numbers="1, 2, 3, 4", last=5))
+    assert bodies[0].endswith(translator("fr").gettext("Reply {first} to {last}",
+                                                       first=1, last=5))
     assert bodies[1].startswith("Voisins sends you") and "Reply" not in bodies[1]
     assert bodies[2].endswith("Do you agree?\n1. Yes\n2. No\nReply 1 or 2")
     # On SMS the welcome says to send MENU rather than carry the menu.

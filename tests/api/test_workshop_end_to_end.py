@@ -124,7 +124,7 @@ def test_invite_answer_wait_and_promote_through_serve(tmp_path: Path,
 
         # The first Yes changes their mind from the menu: My invitations, then No.
         sms_then_reply(SMS[0], "MENU")
-        asked = sms_then_reply(SMS[0], "3")  # after My consumption and My gestures
+        asked = sms_then_reply(SMS[0], "4")  # after My consumption, My gestures, the exercise
         assert "Atelier vélo" in asked
         sms_then_reply(SMS[0], "3")
         # The person waiting gets the place, and is told.

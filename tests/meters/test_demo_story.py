@@ -87,7 +87,7 @@ def test_the_facilitator_sees_the_survey_results(sqlite_engine: Engine) -> None:
     chat = ConsoleChat(sqlite_engine, "demo-facilitator", write=screen.append,
                        clock=lambda: NOW)
     chat.say("MENU")
-    chat.say("4")  # Survey results
+    chat.say("6")  # Survey results (after alert, share kit, workshop, news, survey)
     chat.say("2")  # After the alert
     shown = "\n".join(screen)
     assert "12 sur 12 ont terminé (100 %)" in shown

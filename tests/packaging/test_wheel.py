@@ -68,7 +68,7 @@ def test_the_wheel_carries_content_catalogs_and_migrations(installed: Path,
                                                           tmp_path: Path) -> None:
     upgrade = _run(installed, tmp_path, "db", "upgrade")
     assert upgrade.returncode == 0, upgrade.stderr
-    assert "(2 questionnaires ready)" in upgrade.stdout
+    assert "(3 questionnaires ready)" in upgrade.stdout
 
     where = subprocess.run([str(installed / "bin" / "python"), "-c",
                             "import bot, core; print(bot.__file__, core.__file__)"],
