@@ -21,7 +21,7 @@ from core.questionnaires.export import research_rows_csv
 from core.questionnaires.results import results_for
 from core.questionnaires.storage import latest_questionnaire
 from scheduler.timeline import run_due_steps
-from tests.fakes.community import seed_residents
+from tests.fakes.community import CONSENT, seed_residents
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 START = NOW + timedelta(hours=2)  # 13:00 local, ends 15:00: no quiet hours involved
@@ -99,7 +99,7 @@ def test_post_alert_cycle(engine: Engine) -> None:
         questionnaire = latest_questionnaire(session, "post_alert")
         assert questionnaire is not None and questionnaire.id is not None
         results = results_for(session, questionnaire.id, f"alert:{alert_id}")
-        table = research_rows_csv(session, questionnaire.id, {"v1"}, f"alert:{alert_id}")
+        table = research_rows_csv(session, questionnaire.id, {CONSENT}, f"alert:{alert_id}")
     assert results is not None and table is not None
     assert results.responses == len(residents) and results.completed == 2
     counts = {q.question_id: q.counts or {} for q in results.questions}
