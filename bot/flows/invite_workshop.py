@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from bot.conversation.choices import match_choice
+from bot.flows.audience_choices import WHOLE_COMMUNITY, audience_choices, confirm_choices
 from bot.flows.base import (
     FACILITATORS,
     BaseFlow,
@@ -39,7 +40,6 @@ from core.workshop_tables import Workshop
 from core.workshops import MAX_CAPACITY, MAX_PLACE, MAX_TITLE
 
 FLOW = "invite_workshop"
-WHOLE_COMMUNITY = "*"
 NO_LIMIT = "none"
 # A workshop from the chat lasts this long (the API can set another end).
 LENGTH = timedelta(hours=2)
@@ -57,15 +57,6 @@ class InviteState(FlowData):
 
 def _capacity_choices(who: Who) -> tuple[Choice, ...]:
     return (Choice(NO_LIMIT, who.t.gettext("No limit")),)
-
-
-def _audience_choices(who: Who, state: InviteState) -> tuple[Choice, ...]:
-    return (Choice(WHOLE_COMMUNITY, who.t.gettext("The whole community")),
-            *(Choice(f"cluster:{name}"[:64], name) for name in state.clusters))
-
-
-def _confirm_choices(who: Who) -> tuple[Choice, ...]:
-    return (Choice("yes", who.t.gettext("Yes, send")), Choice("no", who.t.gettext("No, cancel")))
 
 
 class InviteToWorkshopFlow(BaseFlow[InviteState]):
@@ -89,9 +80,9 @@ class InviteToWorkshopFlow(BaseFlow[InviteState]):
             text = t.gettext("How many places? Send a number, or choose no limit.")
             choices = _capacity_choices(who)
         elif state.step == "audience":
-            text, choices = t.gettext("Who is it for?"), _audience_choices(who, state)
+            text, choices = t.gettext("Who is it for?"), audience_choices(who, state.clusters)
         elif state.step == "confirm":
-            text, choices = t.gettext("Send this invitation?"), _confirm_choices(who)
+            text, choices = t.gettext("Send this invitation?"), confirm_choices(who)
         else:
             text = t.gettext("What is the workshop called? (in one line)")
         if intro:
@@ -144,13 +135,13 @@ class InviteToWorkshopFlow(BaseFlow[InviteState]):
             return self.reprompt(who, chosen.model_copy(update={"step": "audience"}),
                                  directory)
         if state.step == "audience":
-            choice = match_choice(message, _audience_choices(who, state), who.locale)
+            choice = match_choice(message, audience_choices(who, state.clusters), who.locale)
             if choice is None:
                 return self.reprompt(who, state, directory)
             cluster = None if choice.key == WHOLE_COMMUNITY else choice.label
             return _preview(who, state.model_copy(update={"step": "confirm",
                                                           "cluster": cluster}), directory)
-        choice = match_choice(message, _confirm_choices(who), who.locale)
+        choice = match_choice(message, confirm_choices(who), who.locale)
         if choice is None:
             return self.reprompt(who, state, directory)
         if choice.key == "no" or state.title is None or state.starts_at is None \

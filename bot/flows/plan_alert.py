@@ -14,6 +14,7 @@ from pydantic import Field
 
 from bot.conversation.choices import match_choice
 from bot.flows.alert import AlertMessages
+from bot.flows.audience_choices import WHOLE_COMMUNITY, audience_choices, confirm_choices
 from bot.flows.base import (
     FACILITATORS,
     BaseFlow,
@@ -33,7 +34,6 @@ from core.messages import Choice, IncomingMessage
 from core.models import Community, Contact
 
 FLOW = "plan_alert"
-WHOLE_COMMUNITY = "*"
 
 
 class PlanAlertState(FlowData):
@@ -66,15 +66,6 @@ def _drill_choices(who: Who) -> tuple[Choice, ...]:
             Choice(DRILL, who.t.gettext("An exercise")))
 
 
-def _audience_choices(who: Who, state: PlanAlertState) -> tuple[Choice, ...]:
-    return (Choice(WHOLE_COMMUNITY, who.t.gettext("The whole community")),
-            *(Choice(f"cluster:{name}"[:64], name) for name in state.clusters))
-
-
-def _confirm_choices(who: Who) -> tuple[Choice, ...]:
-    return (Choice("yes", who.t.gettext("Yes, send")), Choice("no", who.t.gettext("No, cancel")))
-
-
 class PlanAlertFlow(BaseFlow[PlanAlertState]):
     name = FLOW
     State = PlanAlertState
@@ -99,9 +90,9 @@ class PlanAlertFlow(BaseFlow[PlanAlertState]):
             return _ask(who, state, text, _drill_choices(who), intro)
         elif state.step == "audience":
             text = t.gettext("Who is it for?")
-            return _ask(who, state, text, _audience_choices(who, state), intro)
+            return _ask(who, state, text, audience_choices(who, state.clusters), intro)
         elif state.step == "confirm":
-            return _ask(who, state, t.gettext("Send this alert?"), _confirm_choices(who), intro)
+            return _ask(who, state, t.gettext("Send this alert?"), confirm_choices(who), intro)
         else:
             text = t.gettext("When does the alert start? For example: tomorrow 18:00, "
                              "or 3/12 17:30.")
@@ -147,13 +138,13 @@ class PlanAlertFlow(BaseFlow[PlanAlertState]):
                                                                "cluster": None}), directory)
             return self.reprompt(who, chosen, directory)
         if state.step == "audience":
-            choice = match_choice(message, _audience_choices(who, state), who.locale)
+            choice = match_choice(message, audience_choices(who, state.clusters), who.locale)
             if choice is None:
                 return self.reprompt(who, state, directory)
             cluster = None if choice.key == WHOLE_COMMUNITY else choice.label
             return _preview(who, state.model_copy(update={"step": "confirm",
                                                           "cluster": cluster}), directory)
-        choice = match_choice(message, _confirm_choices(who), who.locale)
+        choice = match_choice(message, confirm_choices(who), who.locale)
         if choice is None:
             return self.reprompt(who, state, directory)
         if choice.key == "no":

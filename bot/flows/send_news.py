@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from bot.conversation.choices import match_choice
+from bot.flows.audience_choices import WHOLE_COMMUNITY, audience_choices, confirm_choices
 from bot.flows.base import (
     FACILITATORS,
     BaseFlow,
@@ -29,7 +30,6 @@ from core.messages import Choice, IncomingMessage
 from core.topics import Topic
 
 FLOW = "send_news"
-WHOLE_COMMUNITY = "*"
 
 
 class SendNewsState(FlowData):
@@ -37,15 +37,6 @@ class SendNewsState(FlowData):
     text: str | None = None
     clusters: list[str] = Field(default_factory=list)
     cluster: str | None = None
-
-
-def _audience_choices(who: Who, state: SendNewsState) -> tuple[Choice, ...]:
-    return (Choice(WHOLE_COMMUNITY, who.t.gettext("The whole community")),
-            *(Choice(f"cluster:{name}"[:64], name) for name in state.clusters))
-
-
-def _confirm_choices(who: Who) -> tuple[Choice, ...]:
-    return (Choice("yes", who.t.gettext("Yes, send")), Choice("no", who.t.gettext("No, cancel")))
 
 
 class SendNews(BaseFlow[SendNewsState]):
@@ -62,9 +53,9 @@ class SendNews(BaseFlow[SendNewsState]):
         t = who.t
         choices: tuple[Choice, ...] = ()
         if state.step == "audience":
-            text, choices = t.gettext("Who is it for?"), _audience_choices(who, state)
+            text, choices = t.gettext("Who is it for?"), audience_choices(who, state.clusters)
         elif state.step == "confirm":
-            text, choices = t.gettext("Send this news?"), _confirm_choices(who)
+            text, choices = t.gettext("Send this news?"), confirm_choices(who)
         else:
             text = t.gettext("Write the news in one message (at most {count} characters). "
                              "Residents who read another language get it with a line in "
@@ -92,13 +83,13 @@ class SendNews(BaseFlow[SendNewsState]):
             return self.reprompt(who, chosen.model_copy(update={"step": "audience"}),
                                  directory)
         if state.step == "audience":
-            choice = match_choice(message, _audience_choices(who, state), who.locale)
+            choice = match_choice(message, audience_choices(who, state.clusters), who.locale)
             if choice is None:
                 return self.reprompt(who, state, directory)
             cluster = None if choice.key == WHOLE_COMMUNITY else choice.label
             return _preview(who, state.model_copy(update={"step": "confirm",
                                                           "cluster": cluster}), directory)
-        choice = match_choice(message, _confirm_choices(who), who.locale)
+        choice = match_choice(message, confirm_choices(who), who.locale)
         if choice is None:
             return self.reprompt(who, state, directory)
         if choice.key == "no" or state.text is None:

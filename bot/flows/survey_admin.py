@@ -19,6 +19,7 @@ from babel import Locale
 from pydantic import Field
 
 from bot.conversation.choices import match_choice
+from bot.flows.audience_choices import confirm_choices
 from bot.flows.base import (
     FACILITATORS,
     BaseFlow,
@@ -85,10 +86,6 @@ def _language_choices(who: Who, state: SurveyAdminState) -> tuple[Choice, ...]:
     return tuple(Choice(f"l:{loc}", language_name(loc, who.locale)) for loc in state.locales)
 
 
-def _confirm_choices(who: Who) -> tuple[Choice, ...]:
-    return (Choice("yes", who.t.gettext("Yes, send")), Choice("no", who.t.gettext("No, cancel")))
-
-
 def _step_choices(who: Who, state: SurveyAdminState) -> tuple[str, tuple[Choice, ...]]:
     t = who.t
     if state.step == "audience":
@@ -99,7 +96,7 @@ def _step_choices(who: Who, state: SurveyAdminState) -> tuple[str, tuple[Choice,
         return t.gettext("Which language?"), _language_choices(who, state)
     if state.step == "confirm":
         return t.gettext("Send this survey to {count} people?",
-                         count=state.count), _confirm_choices(who)
+                         count=state.count), confirm_choices(who)
     return t.gettext("Which questionnaire?"), _questionnaire_choices(state)
 
 
